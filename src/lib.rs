@@ -7,3 +7,6 @@
 //! and the CLI are thin layers over it.
 
 pub mod record;
+pub mod names;
+pub mod search;
+pub mod fixtures;
