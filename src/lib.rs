@@ -6,7 +6,9 @@
 //! review. This crate knows nothing of HTTP or of the command line; `famlink serve`
 //! and the CLI are thin layers over it.
 
-pub mod record;
-pub mod names;
-pub mod search;
 pub mod fixtures;
+pub mod import;
+pub mod names;
+pub mod record;
+pub mod search;
+pub mod store;
