@@ -269,18 +269,20 @@ impl Store {
 
     /// Calls `f` with every current record whose `seq` is above `after`, in `seq`
     /// order. This is how the search index catches up with the store.
-    pub fn for_each_since(
+    pub fn for_each_since<E: From<StoreError>>(
         &self,
         after: u64,
-        mut f: impl FnMut(u64, Record) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, kind, agency, record_id, data FROM records WHERE seq > ?1 ORDER BY seq",
-        )?;
-        let mut rows = stmt.query(params![after as i64])?;
-        while let Some(row) = rows.next()? {
-            let seq = row.get::<_, i64>(0)? as u64;
-            let data: String = row.get(4)?;
+        mut f: impl FnMut(u64, Record) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let sql = StoreError::from;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, kind, agency, record_id, data FROM records WHERE seq > ?1 ORDER BY seq")
+            .map_err(sql)?;
+        let mut rows = stmt.query(params![after as i64]).map_err(sql)?;
+        while let Some(row) = rows.next().map_err(sql)? {
+            let seq = row.get::<_, i64>(0).map_err(sql)? as u64;
+            let data: String = row.get(4).map_err(sql)?;
             let record: Record =
                 serde_json::from_str(&data).map_err(|source| StoreError::Corrupt {
                     key: format!(
