@@ -23,7 +23,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use rphonetic::{DaitchMokotoffSoundex, DoubleMetaphone};
 
 pub use normalize::{name_parts, normalize};
-pub use skeleton::{alternate_skeleton, skeleton};
+pub use skeleton::{alternate_skeleton, skeleton, skeleton_variants};
 
 /// The keys of one normalized token.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -33,8 +33,8 @@ pub struct NameKeys {
     /// The consonant skeleton in the Latin reading; empty for tokens too short to
     /// have a meaningful one.
     pub skeleton: String,
-    /// The skeleton in the Somali reading of `x` and `c`, when it differs.
-    pub alt_skeleton: Option<String>,
+    /// Other readings of the skeleton (see [`skeleton_variants`]).
+    pub alt_skeletons: Vec<String>,
     /// Double Metaphone (primary, then alternate if different) and the
     /// Daitch–Mokotoff codes of every branch, without duplicates.
     pub phonetic: Vec<String>,
@@ -47,7 +47,7 @@ impl NameKeys {
     /// The skeletons worth comparing (at least [`MIN_SKELETON_LEN`] letters).
     pub fn skeletons(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.skeleton.as_str())
-            .chain(self.alt_skeleton.as_deref())
+            .chain(self.alt_skeletons.iter().map(String::as_str))
             .filter(|s| s.len() >= MIN_SKELETON_LEN)
     }
 
@@ -102,8 +102,9 @@ impl NameKeyer {
             // Initials and stray letters: nothing to key on but the letter.
             return keys;
         }
-        keys.skeleton = skeleton(token);
-        keys.alt_skeleton = alternate_skeleton(token);
+        let mut skeletons = skeleton_variants(token).into_iter();
+        keys.skeleton = skeletons.next().unwrap_or_default();
+        keys.alt_skeletons = skeletons.collect();
         if token.bytes().all(|b| b.is_ascii_lowercase()) {
             let dm = self.double_metaphone.double_metaphone(token);
             for code in [dm.primary(), dm.alternate()] {

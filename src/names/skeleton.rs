@@ -97,6 +97,27 @@ pub fn alternate_skeleton(token: &str) -> Option<String> {
     (alt != skeleton(token)).then_some(alt)
 }
 
+/// Every skeleton of a token: the Latin reading first, then the Somali reading of
+/// `x` and `c`, then, for "Abd al-" names written as one word ("Abdulrahman",
+/// "Abdelkadir"), the form without the article's `l` ("Abdirahman", "Abdikadir").
+pub fn skeleton_variants(token: &str) -> Vec<String> {
+    let mut v = vec![skeleton(token)];
+    if let Some(alt) = alternate_skeleton(token) {
+        v.push(alt);
+    }
+    for i in 0..v.len() {
+        if let Some(rest) = v[i].strip_prefix("bdl") {
+            if rest.len() >= 2 {
+                let without = format!("bd{rest}");
+                if !v.contains(&without) {
+                    v.push(without);
+                }
+            }
+        }
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +150,17 @@ mod tests {
         assert_eq!(skeleton("oleksandr"), "lksndr");
         assert_eq!(skeleton("olexandr"), "lksndr");
         assert_eq!(skeleton("aleksandr"), "lksndr");
+    }
+
+    #[test]
+    fn abd_al_compounds() {
+        assert_eq!(skeleton_variants("abdulrahman"), ["bdlrhmn", "bdrhmn"]);
+        assert_eq!(skeleton_variants("abdirahman"), ["bdrhmn"]);
+        assert_eq!(
+            skeleton_variants("cabdulqaadir"),
+            ["kbdlkdr", "bdlkdr", "bdkdr"]
+        );
+        assert_eq!(skeleton_variants("abdullah"), ["bdlh"]);
     }
 
     #[test]
