@@ -1,1 +1,416 @@
-//! (being written)
+//! The search index: a tantivy index derived from the store, and the tracing
+//! officer's search over it.
+//!
+//! The SQLite store is the source of truth. Every record version stored there has a
+//! sequence number; the index remembers (in its commit payload) the sequence number
+//! it covers, so that the store can bring it up to date or rebuild it from scratch.
+//! The index keeps only what ranking needs: the store re-reads records for display.
+//!
+//! A search runs in two steps. A broad, cheap tantivy query over normalized tokens,
+//! fuzzy terms, phonetic codes and consonant skeletons proposes a few hundred
+//! candidates (birth years and sex only tilt that choice: ages are guessed). Then
+//! [`rank`](self) scores each candidate against the query on names, parents, place,
+//! birth years and sex, and returns the best with short reasons. The only hard
+//! filters are the kind of record and the consent rule.
+
+mod document;
+mod query;
+mod rank;
+mod schema;
+mod summary;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use tantivy::collector::TopDocs;
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::Value;
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Score, SegmentReader,
+    TantivyDocument, Term,
+};
+
+use crate::names::{KeyCache, SharedKeyCache};
+use crate::record::{AgeEstimate, PartialDate, Record, RecordKey, RecordKind, Sex, YearRange};
+
+use rank::{countries_named, Prepared, QueryName};
+use schema::Fields;
+use summary::Summary;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("search index directory: {0}")]
+    Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+    #[error("search index: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the search index is being written by another writer")]
+    WriterBusy,
+    #[error("a search needs a name, a parent's name, a place, a birth date or age, or a sex")]
+    EmptyQuery,
+    #[error("search index entry is unreadable; rebuild the index")]
+    Corrupt,
+}
+
+/// What the officer asks. Every criterion is optional; names are matched however
+/// they are spelt, in any script, in any order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchQuery {
+    pub kind: Option<RecordKind>,
+    /// The child's names, given and family in any order.
+    pub name: Option<String>,
+    pub father: Option<String>,
+    pub mother: Option<String>,
+    /// A village, district, separation place or country.
+    pub place: Option<String>,
+    pub born: Option<PartialDate>,
+    /// Approximate age in years on `today`.
+    pub age: Option<f32>,
+    pub sex: Option<Sex>,
+    /// How many hits to return (0 means [`SearchQuery::DEFAULT_LIMIT`]).
+    pub limit: usize,
+    /// When set, the searcher works for this agency: children without tracing
+    /// consent from OTHER agencies are never returned.
+    pub viewer_agency: Option<String>,
+    /// The day `age` refers to (today for interactive searches); lets tests be
+    /// deterministic.
+    pub today: NaiveDate,
+}
+
+impl SearchQuery {
+    pub const DEFAULT_LIMIT: usize = 20;
+
+    /// A query with no criteria yet, ages counted on `today`.
+    pub fn new(today: NaiveDate) -> Self {
+        SearchQuery {
+            kind: None,
+            name: None,
+            father: None,
+            mother: None,
+            place: None,
+            born: None,
+            age: None,
+            sex: None,
+            limit: Self::DEFAULT_LIMIT,
+            viewer_agency: None,
+            today,
+        }
+    }
+
+    /// The birth years the query allows: from `born` if given, else from `age`.
+    pub fn birth_years(&self) -> Option<YearRange> {
+        if let Some(born) = self.born {
+            return Some(YearRange::single(born.year()));
+        }
+        let years = self.age.filter(|a| a.is_finite() && *a >= 0.0)?;
+        Some(
+            AgeEstimate {
+                years,
+                recorded_on: PartialDate::Day(self.today),
+            }
+            .birth_years(),
+        )
+    }
+}
+
+impl Default for SearchQuery {
+    /// A query with no criteria, ages counted on the local date.
+    fn default() -> Self {
+        SearchQuery::new(chrono::Local::now().date_naive())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub key: RecordKey,
+    /// How well the record answers the query, in [0, 1].
+    pub score: f32,
+    /// Short explanations, e.g. "name: mukhammed ~ mohammed (phonetic)".
+    pub reasons: Vec<String>,
+}
+
+/// Candidates the ranker looks at, at least.
+const CANDIDATES: usize = 200;
+/// Hits scoring below this are not worth an officer's time.
+const MIN_SCORE: f32 = 0.2;
+/// Memory for the indexing threads together.
+const WRITER_MEMORY: usize = 256 << 20;
+/// Distinct name parts whose keys the searcher keeps.
+const KEY_CACHE_CAPACITY: usize = 200_000;
+/// Changes with anything that changes what is indexed; an index of another format
+/// is rebuilt.
+const FORMAT: &str = "famlink-search/1";
+
+fn payload(through: u64) -> String {
+    format!("{FORMAT} through={through}")
+}
+
+/// The sequence number in a commit payload of this format.
+fn parse_payload(payload: Option<&str>) -> Option<u64> {
+    payload?
+        .strip_prefix(FORMAT)?
+        .strip_prefix(" through=")?
+        .parse()
+        .ok()
+}
+
+/// The search index of one data directory.
+pub struct SearchIndex {
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    indexed_through: Arc<AtomicU64>,
+    keys: SharedKeyCache,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir` (normally `<data>/search`), creating it if missing.
+    /// An index of another format is deleted and created empty: it is derived data,
+    /// and [`indexed_through`](Self::indexed_through) then says 0 so that the caller
+    /// rebuilds it.
+    pub fn open(dir: &Path) -> Result<Self, SearchError> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema::build();
+        let existing =
+            Index::exists(&MmapDirectory::open(dir)?).map_err(|e| SearchError::Index(e.into()))?;
+        let mut index = None;
+        let mut through = 0;
+        if existing {
+            let opened = Index::open_in_dir(dir)?;
+            let metas = opened.load_metas()?;
+            let seq = parse_payload(metas.payload.as_deref());
+            let fresh = metas.payload.is_none() && metas.segments.is_empty();
+            if opened.schema() == schema && (seq.is_some() || fresh) {
+                through = seq.unwrap_or(0);
+                index = Some(opened);
+            } else {
+                drop(opened);
+                remove_index_files(dir)?;
+            }
+        }
+        let index = match index {
+            Some(i) => i,
+            None => Index::builder()
+                .schema(schema)
+                .settings(IndexSettings::default())
+                .create_in_dir(dir)?,
+        };
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            dir: dir.to_path_buf(),
+            index,
+            reader,
+            fields,
+            indexed_through: Arc::new(AtomicU64::new(through)),
+            keys: SharedKeyCache::with_capacity(KEY_CACHE_CAPACITY),
+        })
+    }
+
+    /// The store sequence number covered by the last commit; 0 if none.
+    pub fn indexed_through(&self) -> u64 {
+        self.indexed_through.load(Ordering::Acquire)
+    }
+
+    /// Starts writing. Only one writer may exist at a time, in this process or
+    /// another: a second one gets [`SearchError::WriterBusy`].
+    pub fn writer(&self) -> Result<IndexWriterSession, SearchError> {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4);
+        let writer = match self.index.writer_with_num_threads(threads, WRITER_MEMORY) {
+            Ok(w) => w,
+            Err(tantivy::TantivyError::LockFailure(..)) => return Err(SearchError::WriterBusy),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(IndexWriterSession {
+            writer,
+            fields: self.fields,
+            reader: self.reader.clone(),
+            indexed_through: Arc::clone(&self.indexed_through),
+            keys: KeyCache::new(),
+        })
+    }
+
+    /// The best records for the query, best first.
+    pub fn search(&self, q: &SearchQuery) -> Result<Vec<SearchHit>, SearchError> {
+        let p = self.prepare(q);
+        if !p.has_criteria() {
+            return Err(SearchError::EmptyQuery);
+        }
+        let Some(query) = query::candidate_query(&self.fields, &p) else {
+            return Err(SearchError::EmptyQuery);
+        };
+        let limit = if q.limit == 0 {
+            SearchQuery::DEFAULT_LIMIT
+        } else {
+            q.limit
+        };
+        let pool = CANDIDATES.max(limit.saturating_mul(4));
+        let searcher = self.reader.searcher();
+        let candidates: Vec<(Score, DocAddress)> = if p.years.is_some() || p.sex.is_some() {
+            let years = p.years.map(|y| (i64::from(y.min), i64::from(y.max)));
+            let sex = query::sex_fast_code(&p);
+            let collector = TopDocs::with_limit(pool).tweak_score(move |seg: &SegmentReader| {
+                let ff = seg.fast_fields();
+                let bmin = ff.i64("birth_min").ok();
+                let bmax = ff.i64("birth_max").ok();
+                let sexes = ff.u64("sex_fast").ok();
+                move |doc, score: Score| {
+                    let birth = match (&bmin, &bmax) {
+                        (Some(a), Some(b)) => a.first(doc).zip(b.first(doc)),
+                        _ => None,
+                    };
+                    let s = sexes.as_ref().and_then(|c| c.first(doc));
+                    score * query::candidate_factor(years, sex, birth, s)
+                }
+            });
+            searcher.search(&*query, &collector)?
+        } else {
+            searcher.search(&*query, &TopDocs::with_limit(pool).order_by_score())?
+        };
+
+        let mut hits = Vec::with_capacity(candidates.len());
+        for (_, addr) in candidates {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let bytes = doc
+                .get_first(self.fields.summary)
+                .and_then(|v| v.as_bytes())
+                .ok_or(SearchError::Corrupt)?;
+            let s = Summary::decode(bytes).ok_or(SearchError::Corrupt)?;
+            if !p.may_see(&s) || p.kind.is_some_and(|k| k != s.kind) {
+                continue;
+            }
+            let (score, reasons) = rank::score(&p, &s, &self.keys);
+            if score >= MIN_SCORE {
+                hits.push(SearchHit {
+                    key: s.key(),
+                    score,
+                    reasons,
+                });
+            }
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.key.cmp(&b.key)));
+        hits.truncate(limit);
+        Ok(hits)
+    }
+
+    /// Records in the index as of the last commit.
+    pub fn num_records(&self) -> Result<u64, SearchError> {
+        Ok(self.reader.searcher().num_docs())
+    }
+
+    /// Bytes of the index files.
+    pub fn size_on_disk(&self) -> u64 {
+        std::fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
+    fn prepare(&self, q: &SearchQuery) -> Prepared {
+        let name = |t: &Option<String>| t.as_deref().and_then(|t| QueryName::new(t, &self.keys));
+        Prepared {
+            kind: q.kind,
+            name: name(&q.name),
+            father: name(&q.father),
+            mother: name(&q.mother),
+            place: name(&q.place),
+            place_countries: q.place.as_deref().map(countries_named).unwrap_or_default(),
+            years: q.birth_years(),
+            sex: q.sex.filter(|s| *s != Sex::Unknown),
+            viewer_agency: q.viewer_agency.clone(),
+        }
+    }
+}
+
+/// Deletes the files of a tantivy index, and nothing else, from `dir`.
+fn remove_index_files(dir: &Path) -> Result<(), SearchError> {
+    const EXTENSIONS: [&str; 7] = ["idx", "pos", "term", "fast", "fieldnorm", "store", "del"];
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let ours = name == "meta.json"
+            || name == ".managed.json"
+            || (EXTENSIONS.contains(&ext) && path.is_file());
+        if ours {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes to the index. Nothing is visible to searches until [`commit`](Self::commit);
+/// dropping a session without committing discards its changes.
+pub struct IndexWriterSession {
+    writer: IndexWriter<TantivyDocument>,
+    fields: Fields,
+    reader: IndexReader,
+    indexed_through: Arc<AtomicU64>,
+    keys: KeyCache,
+}
+
+impl IndexWriterSession {
+    /// Adds a record, replacing any document with the same key.
+    pub fn put(&mut self, record: &Record) -> Result<(), SearchError> {
+        let summary = Summary::from_record(record);
+        let doc = document::build(&self.fields, &summary, &mut self.keys);
+        let key = document::key_text(summary.kind, &summary.agency, &summary.record_id);
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.key, &key));
+        self.writer.add_document(doc)?;
+        Ok(())
+    }
+
+    /// Removes the record with this key, if indexed.
+    pub fn delete(&mut self, key: &RecordKey) -> Result<(), SearchError> {
+        let key = document::key_text_of(key);
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.key, &key));
+        Ok(())
+    }
+
+    /// Deletes every document (before a rebuild).
+    pub fn clear(&mut self) -> Result<(), SearchError> {
+        self.writer.delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Commits, recording that the index now covers the store through `through_seq`,
+    /// and waits for segment merges so that the index is compact when this returns.
+    pub fn commit(mut self, through_seq: u64) -> Result<(), SearchError> {
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(&payload(through_seq));
+        prepared.commit()?;
+        self.writer.wait_merging_threads()?;
+        self.reader.reload()?;
+        self.indexed_through.store(through_seq, Ordering::Release);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_round_trip() {
+        assert_eq!(parse_payload(Some(&payload(42))), Some(42));
+        assert_eq!(parse_payload(Some("famlink-search/0 through=3")), None);
+        assert_eq!(parse_payload(None), None);
+    }
+}

@@ -1,0 +1,78 @@
+//! From a record's summary to the terms of its index document.
+
+use tantivy::TantivyDocument;
+
+use crate::names::{skeleton_variants, KeyCache, MIN_SKELETON_LEN};
+use crate::record::{RecordKey, RecordKind};
+
+use super::schema::{Fields, NameFields, RESTRICTED};
+use super::summary::{sex_code, Summary};
+
+/// The text of the key term: `kind:agency/record_id`. Agencies cannot contain `/`
+/// and the kind is a fixed word, so distinct keys give distinct texts.
+pub(crate) fn key_text(kind: RecordKind, agency: &str, record_id: &str) -> String {
+    format!("{}:{agency}/{record_id}", kind.as_str())
+}
+
+pub(crate) fn key_text_of(key: &RecordKey) -> String {
+    key_text(key.kind, &key.agency, &key.record_id)
+}
+
+/// Adds the tokens of each value, their keys, and each multi-token value run
+/// together (so "Abd al-Rahman" is also found as "Abdalrahman").
+fn add_names<'a>(
+    doc: &mut TantivyDocument,
+    nf: NameFields,
+    values: impl IntoIterator<Item = &'a String>,
+    cache: &mut KeyCache,
+) {
+    for value in values {
+        let mut count = 0;
+        for tok in value.split(' ').filter(|t| !t.is_empty()) {
+            let k = cache.get(tok);
+            doc.add_text(nf.normalized, &k.normalized);
+            for code in &k.phonetic {
+                doc.add_text(nf.phonetic, code);
+            }
+            for s in k.skeletons() {
+                doc.add_text(nf.skeleton, s);
+            }
+            count += 1;
+        }
+        if (2..=4).contains(&count) {
+            let joined: String = value.split(' ').collect();
+            doc.add_text(nf.normalized, &joined);
+            for sk in skeleton_variants(&joined) {
+                if sk.len() > MIN_SKELETON_LEN {
+                    doc.add_text(nf.skeleton, &sk);
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn build(f: &Fields, s: &Summary, cache: &mut KeyCache) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(f.key, key_text(s.kind, &s.agency, &s.record_id));
+    doc.add_text(f.kind, s.kind.as_str());
+    doc.add_text(f.agency, &s.agency);
+    if !s.consent {
+        doc.add_text(f.restricted, RESTRICTED);
+    }
+    add_names(&mut doc, f.own, &s.own, cache);
+    add_names(&mut doc, f.father, &s.father, cache);
+    add_names(&mut doc, f.mother, &s.mother, cache);
+    add_names(&mut doc, f.relative, &s.relative, cache);
+    add_names(&mut doc, f.place, &s.places, cache);
+    if let Some(c) = &s.country {
+        doc.add_text(f.country, c);
+    }
+    doc.add_text(f.sex, s.sex.code());
+    doc.add_u64(f.sex_fast, u64::from(sex_code(s.sex)));
+    if let Some(y) = s.birth {
+        doc.add_i64(f.birth_min, i64::from(y.min));
+        doc.add_i64(f.birth_max, i64::from(y.max));
+    }
+    doc.add_bytes(f.summary, &s.encode());
+    doc
+}

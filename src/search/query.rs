@@ -1,0 +1,205 @@
+//! The tolerant candidate query: cheap, broad, and only there to find the few
+//! hundred records the ranker should look at.
+
+use std::ops::Bound;
+
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::Term;
+
+use crate::names::skeleton_variants;
+
+use super::rank::{Prepared, QueryName};
+use super::schema::{Fields, NameFields, RESTRICTED};
+use super::summary::sex_code;
+
+fn term(field: Field, text: &str) -> Term {
+    Term::from_field_text(field, text)
+}
+
+fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
+    let q = Box::new(TermQuery::new(
+        term(field, text),
+        IndexRecordOption::WithFreqs,
+    ));
+    if boost == 1.0 {
+        q
+    } else {
+        Box::new(BoostQuery::new(q, boost))
+    }
+}
+
+/// Edit distance allowed for a token: none for short tokens (too many neighbours),
+/// one for most names. Vowel and doubling differences of longer names are caught by
+/// the skeleton and the phonetic codes, which are far cheaper than distance 2.
+fn fuzzy_distance(len: usize) -> u8 {
+    if len >= 4 {
+        1
+    } else {
+        0
+    }
+}
+
+/// Should-clauses for one query name over one family of name fields.
+fn name_clauses(
+    out: &mut Vec<(Occur, Box<dyn Query>)>,
+    nf: NameFields,
+    q: &QueryName,
+    weight: f32,
+    fuzzy: bool,
+) {
+    for k in &q.tokens {
+        let tok = k.normalized.as_str();
+        out.push((Occur::Should, term_query(nf.normalized, tok, 2.0 * weight)));
+        let d = fuzzy_distance(tok.len());
+        if fuzzy && d > 0 {
+            let fq = FuzzyTermQuery::new(term(nf.normalized, tok), d, true);
+            out.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(fq), weight)),
+            ));
+        }
+        for code in &k.phonetic {
+            // One- and two-letter Metaphone codes match half the index.
+            if code.len() >= 3 {
+                out.push((Occur::Should, term_query(nf.phonetic, code, weight)));
+            }
+        }
+        for s in k.skeletons() {
+            out.push((Occur::Should, term_query(nf.skeleton, s, weight)));
+        }
+    }
+    // Compound names written apart in the query and together in the record
+    // ("abd al rahman" / "abdalrahman"): adjacent tokens run together.
+    let n = q.tokens.len();
+    for len in 2..=3.min(n) {
+        for start in 0..=(n - len) {
+            let joined: String = q.tokens[start..start + len]
+                .iter()
+                .map(|k| k.normalized.as_str())
+                .collect();
+            out.push((
+                Occur::Should,
+                term_query(nf.normalized, &joined, 2.0 * weight),
+            ));
+            for sk in skeleton_variants(&joined) {
+                if sk.len() >= 3 {
+                    out.push((Occur::Should, term_query(nf.skeleton, &sk, weight)));
+                }
+            }
+        }
+    }
+}
+
+/// Weights of the criteria in the candidate score.
+const W_NAME: f32 = 1.0;
+const W_PARENT: f32 = 0.6;
+const W_PLACE: f32 = 0.4;
+/// How far outside the asked birth years a name-less query still looks.
+pub(crate) const YEAR_SLACK: i32 = 3;
+
+/// The candidate query, or `None` when the query asks nothing.
+pub(crate) fn candidate_query(f: &Fields, p: &Prepared) -> Option<Box<dyn Query>> {
+    let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if let Some(q) = &p.name {
+        name_clauses(&mut should, f.own, q, W_NAME, true);
+    }
+    for (q, nf) in [(&p.father, f.father), (&p.mother, f.mother)] {
+        let Some(q) = q else { continue };
+        name_clauses(&mut should, nf, q, W_PARENT, true);
+        // Inquiries by other relatives: the exact tokens only.
+        for k in &q.tokens {
+            should.push((
+                Occur::Should,
+                term_query(f.relative.normalized, &k.normalized, W_PARENT),
+            ));
+        }
+    }
+    if let Some(q) = &p.place {
+        name_clauses(&mut should, f.place, q, W_PLACE, true);
+        for c in &p.place_countries {
+            should.push((Occur::Should, term_query(f.country, c, W_PLACE)));
+        }
+    }
+
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if !should.is_empty() {
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(should))));
+    } else if let Some(y) = p.years {
+        // No text: the birth years choose the candidates, sex only scores.
+        let lo = Term::from_field_i64(f.birth_max, i64::from(y.min - YEAR_SLACK));
+        let hi = Term::from_field_i64(f.birth_min, i64::from(y.max + YEAR_SLACK));
+        clauses.push((
+            Occur::Must,
+            Box::new(RangeQuery::new(Bound::Included(lo), Bound::Unbounded)),
+        ));
+        clauses.push((
+            Occur::Must,
+            Box::new(RangeQuery::new(Bound::Unbounded, Bound::Included(hi))),
+        ));
+        if let Some(sex) = p.sex {
+            clauses.push((Occur::Should, term_query(f.sex, sex.code(), 1.0)));
+        }
+    } else if let Some(sex) = p.sex {
+        clauses.push((Occur::Must, term_query(f.sex, sex.code(), 1.0)));
+    } else {
+        return None;
+    }
+
+    if let Some(kind) = p.kind {
+        clauses.push((Occur::Must, term_query(f.kind, kind.as_str(), 0.0)));
+    }
+    if let Some(viewer) = &p.viewer_agency {
+        // Never a child without consent from another agency.
+        let hidden = BooleanQuery::new(vec![
+            (Occur::Must, term_query(f.restricted, RESTRICTED, 1.0)),
+            (Occur::MustNot, term_query(f.agency, viewer, 1.0)),
+        ]);
+        clauses.push((Occur::MustNot, Box::new(hidden)));
+    }
+    Some(Box::new(BooleanQuery::new(clauses)))
+}
+
+/// The factor by which the birth years and sex of a candidate scale its text score,
+/// so that the candidates kept for ranking already lean to the right age.
+pub(crate) fn candidate_factor(
+    p_years: Option<(i64, i64)>,
+    p_sex: Option<u64>,
+    birth: Option<(i64, i64)>,
+    sex: Option<u64>,
+) -> f32 {
+    let mut f = 1.0;
+    if let Some((qmin, qmax)) = p_years {
+        f *= match birth {
+            Some((rmin, rmax)) => {
+                let gap = if rmax < qmin {
+                    qmin - rmax
+                } else if qmax < rmin {
+                    rmin - qmax
+                } else {
+                    0
+                };
+                match gap {
+                    0 => 1.0,
+                    1 => 0.9,
+                    2 => 0.75,
+                    3 => 0.6,
+                    _ => 0.45,
+                }
+            }
+            None => 0.7,
+        };
+    }
+    if let (Some(q), Some(r)) = (p_sex, sex) {
+        if r != 0 && r != q {
+            f *= 0.8;
+        }
+    }
+    f
+}
+
+pub(crate) fn sex_fast_code(p: &Prepared) -> Option<u64> {
+    p.sex.map(|s| u64::from(sex_code(s)))
+}

@@ -1,0 +1,539 @@
+//! The officer's ranking: how well one record answers one query, in [0, 1], with
+//! short reasons.
+//!
+//! Tantivy only proposes candidates; this scorer decides. Names are compared token
+//! by token, order-insensitively (the given and family names are often swapped),
+//! each query token taking its best partner among the record's tokens, with
+//! Jaro–Winkler on the normalized tokens lifted when the two share phonetic codes
+//! or a consonant skeleton.
+
+use std::sync::Arc;
+
+use strsim::{jaro_winkler, normalized_levenshtein, osa_distance};
+
+use crate::names::{name_parts, normalize, skeleton_variants, NameKeys, SharedKeyCache};
+use crate::record::{RecordKind, Sex, YearRange};
+
+use super::summary::Summary;
+
+/// A name (or place) as the officer typed it, prepared once per search.
+#[derive(Debug, Clone)]
+pub(crate) struct QueryName {
+    pub tokens: Vec<Arc<NameKeys>>,
+    /// The tokens run together: "abd al rahman" → "abdalrahman".
+    pub joined: String,
+    pub joined_skeletons: Vec<String>,
+}
+
+impl QueryName {
+    pub fn new(text: &str, cache: &SharedKeyCache) -> Option<QueryName> {
+        let parts = name_parts(text);
+        if parts.is_empty() {
+            return None;
+        }
+        // A query longer than this is not a name; keep the cost bounded.
+        let parts = &parts[..parts.len().min(MAX_QUERY_TOKENS)];
+        let joined: String = parts.concat();
+        Some(QueryName {
+            tokens: parts.iter().map(|t| cache.get(t)).collect(),
+            joined_skeletons: skeleton_variants(&joined),
+            joined,
+        })
+    }
+}
+
+pub(crate) const MAX_QUERY_TOKENS: usize = 6;
+/// Record tokens compared per group; real names have far fewer.
+const MAX_RECORD_TOKENS: usize = 12;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub kind: Option<RecordKind>,
+    pub name: Option<QueryName>,
+    pub father: Option<QueryName>,
+    pub mother: Option<QueryName>,
+    pub place: Option<QueryName>,
+    /// Country codes the place text names ("Somalia", "SO").
+    pub place_countries: Vec<String>,
+    pub years: Option<YearRange>,
+    /// Only M or F; an unknown sex asks nothing.
+    pub sex: Option<Sex>,
+    pub viewer_agency: Option<String>,
+}
+
+impl Prepared {
+    pub fn has_criteria(&self) -> bool {
+        self.name.is_some()
+            || self.father.is_some()
+            || self.mother.is_some()
+            || self.place.is_some()
+            || self.years.is_some()
+            || self.sex.is_some()
+    }
+
+    /// The consent rule: a child without tracing consent is shown only to its own
+    /// agency.
+    pub fn may_see(&self, s: &Summary) -> bool {
+        match &self.viewer_agency {
+            None => true,
+            Some(viewer) => s.consent || s.agency == *viewer,
+        }
+    }
+}
+
+/// How two tokens were found to be the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    Exact,
+    Spelling,
+    Typo,
+    Phonetic,
+    Skeleton,
+    Initial,
+}
+
+impl Via {
+    fn label(self) -> &'static str {
+        match self {
+            Via::Exact => "exact",
+            Via::Spelling => "spelling",
+            Via::Typo => "typo",
+            Via::Phonetic => "phonetic",
+            Via::Skeleton => "skeleton",
+            Via::Initial => "initial",
+        }
+    }
+}
+
+/// Below this, two tokens are not taken to be the same name at all.
+const TOKEN_THRESHOLD: f32 = 0.72;
+/// Jaro–Winkler needed without any shared key.
+const SPELLING_THRESHOLD: f32 = 0.85;
+/// The best a token that is not the same can score: exact equality stays ahead.
+const MAX_VARIANT: f32 = 0.96;
+
+fn is_weak_code(code: &str) -> bool {
+    // Double Metaphone codes of one or two letters ("AL") and Daitch–Mokotoff codes
+    // with at most two coded sounds ("180000") join many unrelated names.
+    if code.bytes().all(|b| b.is_ascii_digit()) {
+        code.bytes().rev().take_while(|&b| b == b'0').count() >= 4
+    } else {
+        code.len() <= 2
+    }
+}
+
+/// Similarity of two tokens in [0, 1] and what made them similar.
+pub(crate) fn token_similarity(q: &NameKeys, r: &NameKeys) -> (f32, Via) {
+    let (a, b) = (q.normalized.as_str(), r.normalized.as_str());
+    if a == b {
+        return (1.0, Via::Exact);
+    }
+    if a.len() == 1 || b.len() == 1 {
+        let initial = a.as_bytes()[0] == b.as_bytes()[0];
+        return if initial {
+            (0.75, Via::Initial)
+        } else {
+            (0.0, Via::Spelling)
+        };
+    }
+    let jw = jaro_winkler(a, b) as f32;
+    // Jaro–Winkler alone: only close spellings count ("Halima"/"Haliima"); two
+    // unrelated short names easily reach 0.75.
+    let mut best = if jw >= SPELLING_THRESHOLD {
+        (jw.min(MAX_VARIANT), Via::Spelling)
+    } else {
+        (0.0, Via::Spelling)
+    };
+    let mut lift = |score: f32, via: Via| {
+        let score = score.min(MAX_VARIANT);
+        if score > best.0 {
+            best = (score, via);
+        }
+    };
+    if a.len() >= 4 && b.len() >= 4 && osa_distance(a, b) == 1 {
+        lift(0.9_f32.max(jw), Via::Typo);
+    }
+    // How many keys the two share, weak keys counting half.
+    let mut phonetic = 0.0_f32;
+    for code in &q.phonetic {
+        if r.phonetic.contains(code) {
+            phonetic += if is_weak_code(code) { 0.5 } else { 1.0 };
+        }
+    }
+    let phonetic = phonetic.min(2.0);
+    let skeleton = if q.shares_skeleton(r) {
+        let len = q.skeletons().chain(r.skeletons()).map(str::len).min();
+        if len.unwrap_or(0) >= 3 {
+            1.0
+        } else {
+            0.5
+        }
+    } else {
+        0.0
+    };
+    let strength = phonetic + skeleton;
+    let floor = if strength >= 2.5 {
+        0.78 + 0.17 * jw
+    } else if strength >= 1.5 {
+        0.74 + 0.18 * jw
+    } else if strength >= 1.0 {
+        0.68 + 0.2 * jw
+    } else if strength > 0.0 && jw >= 0.75 {
+        // Weak keys only ("Omar"/"Cumar" on a two-letter skeleton): a fairly close
+        // spelling that also sounds alike, just over the threshold.
+        0.72 + 0.3 * (jw - 0.75)
+    } else {
+        0.0
+    };
+    let via = if phonetic >= skeleton {
+        Via::Phonetic
+    } else {
+        Via::Skeleton
+    };
+    lift(floor, via);
+    best
+}
+
+/// One record token a query token may pair with.
+struct Candidate {
+    keys: Arc<NameKeys>,
+    /// Multiplies the similarity: tokens of another group count for less.
+    factor: f32,
+    /// Whether it belongs to the group proper (counts for coverage).
+    own: bool,
+    label: &'static str,
+}
+
+/// The outcome of comparing a query name with a record's group of names.
+struct GroupMatch {
+    score: f32,
+    reasons: Vec<String>,
+}
+
+fn collect_tokens<'a>(
+    out: &mut Vec<Candidate>,
+    values: impl IntoIterator<Item = &'a String>,
+    factor: f32,
+    own: bool,
+    label: &'static str,
+    cache: &SharedKeyCache,
+) {
+    for value in values {
+        for tok in value.split(' ').filter(|t| !t.is_empty()) {
+            if out.len() >= MAX_RECORD_TOKENS {
+                return;
+            }
+            if out.iter().any(|c| c.keys.normalized == tok) {
+                continue;
+            }
+            out.push(Candidate {
+                keys: cache.get(tok),
+                factor,
+                own,
+                label,
+            });
+        }
+    }
+}
+
+/// Greedy best assignment of query tokens to record tokens (each used once),
+/// highest similarity first; for a handful of tokens this is as good as exact.
+fn match_group(
+    label: &str,
+    q: &QueryName,
+    record: &[Candidate],
+    joined_alternatives: &[String],
+) -> Option<GroupMatch> {
+    let own_count = record.iter().filter(|c| c.own).count();
+    if own_count == 0 {
+        return None;
+    }
+    let n = q.tokens.len();
+    let m = record.len();
+    let mut sims: Vec<(f32, Via)> = Vec::with_capacity(n * m);
+    for qt in &q.tokens {
+        for rc in record {
+            let (s, via) = token_similarity(qt, &rc.keys);
+            sims.push((s * rc.factor, via));
+        }
+    }
+    let mut q_used = vec![false; n];
+    let mut r_used = vec![false; m];
+    let mut pairs: Vec<(usize, usize, f32, Via)> = Vec::new();
+    loop {
+        let mut best: Option<(usize, usize, f32, Via)> = None;
+        for i in (0..n).filter(|&i| !q_used[i]) {
+            for j in (0..m).filter(|&j| !r_used[j]) {
+                let (s, via) = sims[i * m + j];
+                if s >= TOKEN_THRESHOLD && best.is_none_or(|b| s > b.2) {
+                    best = Some((i, j, s, via));
+                }
+            }
+        }
+        match best {
+            Some(p) => {
+                q_used[p.0] = true;
+                r_used[p.1] = true;
+                pairs.push(p);
+            }
+            None => break,
+        }
+    }
+    let matched_sum: f32 = pairs.iter().map(|p| p.2).sum();
+    let matched_own = pairs.iter().filter(|p| record[p.1].own).count();
+    let unmatched_q = n - pairs.len();
+    // Query tokens for which the record has no name left to compare with are
+    // unknown, not contradicted: a record without a family name neither confirms
+    // nor denies the one asked for.
+    let free_own = own_count - matched_own;
+    let missing = unmatched_q.saturating_sub(free_own);
+    let coverage = matched_own as f32 / own_count as f32;
+    let mut score = (matched_sum + 0.4 * missing as f32) / n as f32 * (0.9 + 0.1 * coverage);
+    let mut reasons: Vec<String> = pairs
+        .iter()
+        .map(|&(i, j, _, via)| {
+            let (qn, rc) = (&q.tokens[i].normalized, &record[j]);
+            let who = if rc.label.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", rc.label)
+            };
+            if via == Via::Exact {
+                format!("{label}: {who}{qn}")
+            } else {
+                format!(
+                    "{label}: {who}{} ~ {qn} ({})",
+                    rc.keys.normalized,
+                    via.label()
+                )
+            }
+        })
+        .collect();
+
+    // Compound names written apart or together ("Abdelrahman" / "Abd al-Rahman"):
+    // compare the names run together.
+    // Only when tokens were left over: otherwise the tokens tell it better.
+    let leftovers = pairs.len() < n || matched_own < own_count;
+    for alt in joined_alternatives
+        .iter()
+        .filter(|a| leftovers && !a.is_empty())
+    {
+        let mut s = if *alt == q.joined {
+            1.0
+        } else {
+            normalized_levenshtein(alt, &q.joined) as f32
+        };
+        let alt_skeletons = skeleton_variants(alt);
+        let same_skeleton = q
+            .joined_skeletons
+            .iter()
+            .any(|a| a.len() >= 3 && alt_skeletons.contains(a));
+        if same_skeleton {
+            s = s.max(0.9);
+        }
+        if s >= 0.85 && s * 0.97 > score {
+            score = s * 0.97;
+            reasons = vec![format!("{label}: {alt} ~ {} (joined)", q.joined)];
+        }
+    }
+    Some(GroupMatch {
+        score: score.clamp(0.0, 1.0),
+        reasons,
+    })
+}
+
+fn joined(values: &[&str]) -> String {
+    values.iter().flat_map(|v| v.split(' ')).collect()
+}
+
+/// Birth-year agreement by gap in years.
+pub(crate) fn birth_score(gap: u32) -> f32 {
+    match gap {
+        0 => 1.0,
+        1 => 0.8,
+        2 => 0.55,
+        3 => 0.3,
+        4 => 0.15,
+        _ => 0.0,
+    }
+}
+
+const W_NAME: f32 = 0.45;
+const W_PARENT: f32 = 0.15;
+const W_PLACE: f32 = 0.10;
+const W_BIRTH: f32 = 0.20;
+const W_SEX: f32 = 0.08;
+
+/// Scores one record against the query: a weighted mean over the criteria the
+/// query gives, in [0, 1].
+pub(crate) fn score(p: &Prepared, s: &Summary, cache: &SharedKeyCache) -> (f32, Vec<String>) {
+    let mut total = 0.0_f32;
+    let mut weights = 0.0_f32;
+    let mut reasons = Vec::new();
+    let mut add = |w: f32, score: f32, why: Vec<String>| {
+        total += w * score;
+        weights += w;
+        reasons.extend(why);
+    };
+
+    if let Some(q) = &p.name {
+        let mut record = Vec::new();
+        collect_tokens(&mut record, &s.own, 1.0, true, "", cache);
+        // Where the child's second name is its father's given name (Somali,
+        // Ethiopian, Arabic naming), the father's name carries it.
+        collect_tokens(&mut record, &s.father, 0.85, false, "father's", cache);
+        let own: Vec<&str> = s.own.iter().map(String::as_str).collect();
+        let mut alts = Vec::new();
+        if own.len() >= 2 {
+            alts.push(joined(&own));
+            let mut swapped = own.clone();
+            swapped.swap(0, 1);
+            alts.push(joined(&swapped));
+        }
+        alts.extend(own.iter().filter(|v| v.contains(' ')).map(|v| joined(&[v])));
+        match match_group("name", q, &record, &alts) {
+            Some(m) => add(W_NAME, m.score, m.reasons),
+            None => add(W_NAME, 0.3, vec!["name: not recorded".into()]),
+        }
+    }
+
+    for (label, q, values) in [
+        ("father", &p.father, &s.father),
+        ("mother", &p.mother, &s.mother),
+    ] {
+        let Some(q) = q else { continue };
+        let mut record = Vec::new();
+        collect_tokens(&mut record, values, 1.0, true, "", cache);
+        if record.is_empty() {
+            // An inquiry filed by a grandparent or an uncle names a relative who
+            // often shares the family name.
+            collect_tokens(&mut record, &s.relative, 0.8, true, "relative", cache);
+        }
+        let alts: Vec<String> = values.iter().map(|v| joined(&[v])).collect();
+        match match_group(label, q, &record, &alts) {
+            Some(m) => add(W_PARENT, m.score, m.reasons),
+            None => add(W_PARENT, 0.4, Vec::new()),
+        }
+    }
+
+    if let Some(q) = &p.place {
+        let mut record = Vec::new();
+        collect_tokens(&mut record, &s.places, 1.0, true, "", cache);
+        let country_hit = s
+            .country
+            .as_ref()
+            .is_some_and(|c| p.place_countries.contains(c));
+        let alts: Vec<String> = s.places.iter().map(|v| joined(&[v])).collect();
+        let m = match_group("place", q, &record, &alts);
+        match (m, country_hit) {
+            (Some(m), false) => add(W_PLACE, m.score, m.reasons),
+            (Some(m), true) if m.score >= 0.9 => add(W_PLACE, m.score, m.reasons),
+            (_, true) => add(
+                W_PLACE,
+                0.9,
+                vec![format!(
+                    "place: country {}",
+                    s.country.as_deref().unwrap_or("")
+                )],
+            ),
+            (None, false) => add(W_PLACE, 0.4, Vec::new()),
+        }
+    }
+
+    if let Some(years) = p.years {
+        match s.birth {
+            Some(r) => {
+                let gap = years.gap(&r);
+                let why = if gap == 0 {
+                    format!("born: {}", show_years(r))
+                } else {
+                    format!("born: {} ({gap} y off)", show_years(r))
+                };
+                add(W_BIRTH, birth_score(gap), vec![why]);
+            }
+            None => add(W_BIRTH, 0.5, Vec::new()),
+        }
+    }
+
+    if let Some(sex) = p.sex {
+        match s.sex {
+            Sex::Unknown => add(W_SEX, 0.6, Vec::new()),
+            r if r == sex => add(W_SEX, 1.0, vec![format!("sex: {}", r.code())]),
+            r => add(W_SEX, 0.0, vec![format!("sex: {} differs", r.code())]),
+        }
+    }
+
+    if weights == 0.0 {
+        return (0.0, reasons);
+    }
+    ((total / weights).clamp(0.0, 1.0), reasons)
+}
+
+fn show_years(r: YearRange) -> String {
+    if r.min == r.max {
+        r.min.to_string()
+    } else {
+        format!("{}-{}", r.min, r.max)
+    }
+}
+
+/// Country codes a place text names: the code itself or the English name.
+pub(crate) fn countries_named(text: &str) -> Vec<String> {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static BY_NAME: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        isocountry::CountryCode::iter()
+            .map(|c| (normalize(c.name()), c.alpha2()))
+            .collect()
+    });
+    let trimmed = text.trim();
+    let mut out = Vec::new();
+    if trimmed.len() == 2 {
+        if let Ok(c) = isocountry::CountryCode::for_alpha2(&trimmed.to_ascii_uppercase()) {
+            out.push(c.alpha2().to_owned());
+        }
+    }
+    if let Some(code) = by_name.get(&normalize(trimmed)) {
+        if !out.iter().any(|c| c == code) {
+            out.push((*code).to_owned());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::keys;
+
+    fn sim(a: &str, b: &str) -> (f32, Via) {
+        token_similarity(&keys(a), &keys(b))
+    }
+
+    #[test]
+    fn token_similarity_orders_variants() {
+        assert_eq!(sim("mohammed", "mohammed"), (1.0, Via::Exact));
+        let mukhammed = sim("mohammed", "mukhammed").0;
+        let mhmd = sim("mohammed", "mhmd").0;
+        let mahmoud = sim("mohammed", "mahmoud").0;
+        let olga = sim("mohammed", "olga").0;
+        assert!(mukhammed > 0.9, "{mukhammed}");
+        assert!(mhmd >= TOKEN_THRESHOLD, "{mhmd}");
+        assert!(mukhammed > mahmoud, "{mukhammed} {mahmoud}");
+        assert!(olga < TOKEN_THRESHOLD, "{olga}");
+        assert!(sim("oleksandr", "aleksandr").0 > 0.9);
+        assert!(sim("oleksandr", "oleksnadr").0 > 0.9);
+        assert!(sim("kovalenko", "kovalneko").0 > 0.9);
+        assert!(sim("kovalenko", "kovalenkp").0 >= 0.9);
+        assert!(sim("yulia", "ali").0 < 0.8);
+        assert_eq!(sim("a", "abebe"), (0.75, Via::Initial));
+    }
+
+    #[test]
+    fn countries_by_code_and_name() {
+        assert_eq!(countries_named("so"), ["SO"]);
+        assert_eq!(countries_named("Somalia"), ["SO"]);
+        assert!(countries_named("Kharkiv").is_empty());
+    }
+}

@@ -1,0 +1,94 @@
+//! The fields of the search index.
+
+use tantivy::schema::{
+    BytesOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+    STRING,
+};
+
+/// A family of name fields: the tokens, their phonetic codes and their skeletons
+/// are kept apart so that each has its own term statistics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NameFields {
+    pub normalized: Field,
+    pub phonetic: Field,
+    pub skeleton: Field,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fields {
+    /// `kind:agency/record_id`, for delete-by-term.
+    pub key: Field,
+    pub kind: Field,
+    pub agency: Field,
+    /// "1" on children without tracing consent.
+    pub restricted: Field,
+    pub own: NameFields,
+    pub father: NameFields,
+    pub mother: NameFields,
+    /// The inquirer when neither father nor mother (grandparent, uncle, ...).
+    pub relative: NameFields,
+    pub place: NameFields,
+    pub country: Field,
+    /// "M", "F" or "U"; also a fast u64 (0 U, 1 M, 2 F) for candidate scoring.
+    pub sex: Field,
+    pub sex_fast: Field,
+    pub birth_min: Field,
+    pub birth_max: Field,
+    /// The compact summary the ranker reads (see `summary`).
+    pub summary: Field,
+}
+
+pub(crate) const RESTRICTED: &str = "1";
+
+fn name_fields(builder: &mut tantivy::schema::SchemaBuilder, prefix: &str) -> NameFields {
+    // One value is one term (the raw tokenizer); term frequencies let a record with
+    // a name in two places weigh a little more.
+    let opts = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    NameFields {
+        normalized: builder.add_text_field(&format!("{prefix}_n"), opts.clone()),
+        phonetic: builder.add_text_field(&format!("{prefix}_p"), opts.clone()),
+        skeleton: builder.add_text_field(&format!("{prefix}_s"), opts),
+    }
+}
+
+pub(crate) fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let key = b.add_text_field("key", STRING);
+    let kind = b.add_text_field("kind", STRING);
+    let agency = b.add_text_field("agency", STRING);
+    let restricted = b.add_text_field("restricted", STRING);
+    let own = name_fields(&mut b, "own");
+    let father = name_fields(&mut b, "father");
+    let mother = name_fields(&mut b, "mother");
+    let relative = name_fields(&mut b, "relative");
+    let place = name_fields(&mut b, "place");
+    let country = b.add_text_field("country", STRING);
+    let sex = b.add_text_field("sex", STRING);
+    let sex_fast = b.add_u64_field("sex_fast", NumericOptions::default().set_fast());
+    let year = NumericOptions::default().set_fast().set_indexed();
+    let birth_min = b.add_i64_field("birth_min", year.clone());
+    let birth_max = b.add_i64_field("birth_max", year);
+    let summary = b.add_bytes_field("summary", BytesOptions::default().set_stored());
+    let fields = Fields {
+        key,
+        kind,
+        agency,
+        restricted,
+        own,
+        father,
+        mother,
+        relative,
+        place,
+        country,
+        sex,
+        sex_fast,
+        birth_min,
+        birth_max,
+        summary,
+    };
+    (b.build(), fields)
+}

@@ -1,0 +1,239 @@
+//! What the ranker needs of a record, normalized and packed into a few bytes.
+//!
+//! The store re-reads full records for display; the index keeps only this summary,
+//! stored with each document.
+
+use crate::names::normalize;
+use crate::record::{Record, RecordKey, RecordKind, Relationship, Sex, YearRange};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Summary {
+    pub kind: RecordKind,
+    pub agency: String,
+    pub record_id: String,
+    pub consent: bool,
+    pub sex: Sex,
+    pub birth: Option<YearRange>,
+    /// Normalized given name, family name, then other names; the first two are
+    /// empty strings when absent.
+    pub own: Vec<String>,
+    /// Normalized names of the father: the record's father name and, for an
+    /// inquiry filed by the father, the inquirer's name.
+    pub father: Vec<String>,
+    pub mother: Vec<String>,
+    /// The inquirer when neither father nor mother.
+    pub relative: Vec<String>,
+    /// Normalized village, district and separation place, those present.
+    pub places: Vec<String>,
+    /// ISO code of the country of origin.
+    pub country: Option<String>,
+}
+
+const FORMAT: u8 = 1;
+
+fn push_nonempty(v: &mut Vec<String>, s: String) {
+    if !s.is_empty() && !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+impl Summary {
+    pub fn from_record(r: &Record) -> Summary {
+        let norm = |s: &Option<String>| s.as_deref().map(normalize).unwrap_or_default();
+        let mut own = vec![norm(&r.given_name), norm(&r.family_name)];
+        for o in &r.other_names {
+            push_nonempty(&mut own, normalize(o));
+        }
+        let mut father = Vec::new();
+        let mut mother = Vec::new();
+        let mut relative = Vec::new();
+        push_nonempty(&mut father, norm(&r.father_name));
+        push_nonempty(&mut mother, norm(&r.mother_name));
+        if let Some(inq) = r.inquirer() {
+            let name = norm(&inq.name);
+            match inq.relationship {
+                Some(Relationship::Father) => push_nonempty(&mut father, name),
+                Some(Relationship::Mother) => push_nonempty(&mut mother, name),
+                _ => push_nonempty(&mut relative, name),
+            }
+        }
+        let mut places = Vec::new();
+        for p in r.places() {
+            push_nonempty(&mut places, normalize(p));
+        }
+        Summary {
+            kind: r.kind(),
+            agency: r.agency.clone(),
+            record_id: r.record_id.clone(),
+            consent: r.tracing_consent(),
+            sex: r.sex,
+            birth: r.birth_years(),
+            own,
+            father,
+            mother,
+            relative,
+            places,
+            country: r.origin.country.map(|c| c.as_str().to_owned()),
+        }
+    }
+
+    pub fn key(&self) -> RecordKey {
+        RecordKey::new(self.kind, self.agency.clone(), self.record_id.clone())
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128);
+        out.push(FORMAT);
+        let kind = match self.kind {
+            RecordKind::Child => 0u8,
+            RecordKind::Inquiry => 1,
+        };
+        out.push(kind | (u8::from(self.consent) << 1) | (sex_code(self.sex) << 2));
+        let (min, max) = match self.birth {
+            Some(y) => (y.min as i16, y.max as i16),
+            None => (0, 0),
+        };
+        out.extend_from_slice(&min.to_le_bytes());
+        out.extend_from_slice(&max.to_le_bytes());
+        put_str(&mut out, &self.agency);
+        put_str(&mut out, &self.record_id);
+        for group in [
+            &self.own,
+            &self.father,
+            &self.mother,
+            &self.relative,
+            &self.places,
+        ] {
+            out.push(group.len().min(255) as u8);
+            for s in group.iter().take(255) {
+                put_str(&mut out, s);
+            }
+        }
+        put_str(&mut out, self.country.as_deref().unwrap_or(""));
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Summary> {
+        let mut r = Reader(bytes);
+        if r.u8()? != FORMAT {
+            return None;
+        }
+        let flags = r.u8()?;
+        let kind = if flags & 1 == 0 {
+            RecordKind::Child
+        } else {
+            RecordKind::Inquiry
+        };
+        let consent = flags & 2 != 0;
+        let sex = sex_from_code(flags >> 2);
+        let min = i16::from_le_bytes([r.u8()?, r.u8()?]);
+        let max = i16::from_le_bytes([r.u8()?, r.u8()?]);
+        let birth = (min != 0 || max != 0).then(|| YearRange::new(min.into(), max.into()));
+        let agency = r.str()?;
+        let record_id = r.str()?;
+        let mut groups: [Vec<String>; 5] = Default::default();
+        for g in groups.iter_mut() {
+            let n = r.u8()?;
+            for _ in 0..n {
+                g.push(r.str()?);
+            }
+        }
+        let country = Some(r.str()?).filter(|c| !c.is_empty());
+        let [own, father, mother, relative, places] = groups;
+        Some(Summary {
+            kind,
+            agency,
+            record_id,
+            consent,
+            sex,
+            birth,
+            own,
+            father,
+            mother,
+            relative,
+            places,
+            country,
+        })
+    }
+}
+
+pub(crate) fn sex_code(sex: Sex) -> u8 {
+    match sex {
+        Sex::Unknown => 0,
+        Sex::Male => 1,
+        Sex::Female => 2,
+    }
+}
+
+fn sex_from_code(code: u8) -> Sex {
+    match code {
+        1 => Sex::Male,
+        2 => Sex::Female,
+        _ => Sex::Unknown,
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    let len = s.len().min(u16::MAX as usize);
+    // Cut on a character boundary; normalized text is ASCII, ids may not be.
+    let mut cut = len;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    out.extend_from_slice(&(cut as u16).to_le_bytes());
+    out.extend_from_slice(&s.as_bytes()[..cut]);
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn u8(&mut self) -> Option<u8> {
+        let (&b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(b)
+    }
+
+    fn str(&mut self) -> Option<String> {
+        let len = u16::from_le_bytes([self.u8()?, self.u8()?]) as usize;
+        if self.0.len() < len {
+            return None;
+        }
+        let (s, rest) = self.0.split_at(len);
+        self.0 = rest;
+        String::from_utf8(s.to_vec()).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let s = Summary {
+            kind: RecordKind::Inquiry,
+            agency: "ICRC-SO".into(),
+            record_id: "inq/2024/ß".into(),
+            consent: true,
+            sex: Sex::Female,
+            birth: Some(YearRange::new(2012, 2013)),
+            own: vec!["yuliia".into(), "".into(), "oksana".into()],
+            father: vec!["oleksandr kovalenko".into()],
+            mother: vec![],
+            relative: vec!["ivan".into()],
+            places: vec!["kharkiv".into(), "izium".into()],
+            country: Some("UA".into()),
+        };
+        assert_eq!(Summary::decode(&s.encode()), Some(s.clone()));
+        let none = Summary {
+            birth: None,
+            country: None,
+            consent: false,
+            kind: RecordKind::Child,
+            sex: Sex::Unknown,
+            ..s
+        };
+        assert_eq!(Summary::decode(&none.encode()), Some(none));
+        assert_eq!(Summary::decode(&[9, 0]), None);
+    }
+}

@@ -1,0 +1,643 @@
+//! The search index against records as officers meet them: names spelt several
+//! ways, in several scripts, in either order, with typos; guessed ages; consent.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use famlink::record::{
+    AgeEstimate, Inquirer, KindDetails, Origin, PartialDate, Record, RecordKey, RecordKind,
+    Relationship, Sex,
+};
+use famlink::search::{SearchError, SearchHit, SearchIndex, SearchQuery};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 6, 1).unwrap()
+}
+
+struct Child<'a> {
+    agency: &'a str,
+    id: &'a str,
+    given: &'a str,
+    family: &'a str,
+    sex: Sex,
+    born: Option<i32>,
+    father: &'a str,
+    mother: &'a str,
+    village: &'a str,
+    consent: bool,
+}
+
+impl Default for Child<'_> {
+    fn default() -> Self {
+        Child {
+            agency: "AG1",
+            id: "",
+            given: "",
+            family: "",
+            sex: Sex::Unknown,
+            born: None,
+            father: "",
+            mother: "",
+            village: "",
+            consent: true,
+        }
+    }
+}
+
+fn opt(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+fn child(c: Child) -> Record {
+    Record {
+        agency: c.agency.into(),
+        record_id: c.id.into(),
+        given_name: opt(c.given),
+        family_name: opt(c.family),
+        other_names: vec![],
+        sex: c.sex,
+        birth_date: c.born.map(PartialDate::Year),
+        age: None,
+        father_name: opt(c.father),
+        mother_name: opt(c.mother),
+        origin: Origin {
+            village: opt(c.village),
+            district: None,
+            country: None,
+        },
+        separation_place: None,
+        separation_date: None,
+        languages: vec![],
+        notes: None,
+        details: KindDetails::Child {
+            tracing_consent: c.consent,
+        },
+        attributes: BTreeMap::new(),
+    }
+}
+
+fn inquiry(id: &str, given: &str, family: &str, inquirer: &str, rel: Relationship) -> Record {
+    let mut r = child(Child {
+        agency: "AG2",
+        id,
+        given,
+        family,
+        ..Child::default()
+    });
+    r.details = KindDetails::Inquiry {
+        inquirer: Inquirer {
+            name: opt(inquirer),
+            relationship: Some(rel),
+            contact: None,
+        },
+    };
+    r
+}
+
+/// Children whose names only resemble each other, to stand in the way.
+fn distractors() -> Vec<Record> {
+    let names = [
+        ("Fatima", "Hassan"),
+        ("Mahmoud", "Abbas"),
+        ("Ahmed", "Karimov"),
+        ("Olga", "Kovalchuk"),
+        ("Oleg", "Bondarenko"),
+        ("Alexei", "Shevtsov"),
+        ("Amina", "Abdi"),
+        ("Halima", "Yusuf"),
+        ("Yulia", "Petrenko"),
+        ("Mohamed", "Farah"),
+        ("Abebe", "Kebede"),
+        ("Tigist", "Alemu"),
+        ("Ivan", "Kovalenko"),
+        ("Sasha", "Bondar"),
+    ];
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, (g, f))| {
+            child(Child {
+                id: &format!("D{i}"),
+                given: g,
+                family: f,
+                born: Some(2008 + (i as i32 % 8)),
+                ..Child::default()
+            })
+        })
+        .collect()
+}
+
+fn variants() -> Vec<Record> {
+    let mut v = vec![
+        child(Child {
+            id: "MUKH",
+            given: "Mukhammed",
+            family: "Karimov",
+            sex: Sex::Male,
+            born: Some(2013),
+            ..Child::default()
+        }),
+        child(Child {
+            id: "ALEK",
+            given: "Aleksandr",
+            family: "Kovalenko",
+            sex: Sex::Male,
+            born: Some(2012),
+            ..Child::default()
+        }),
+        child(Child {
+            id: "CYR",
+            given: "Олександр",
+            family: "Шевченко",
+            sex: Sex::Male,
+            born: Some(2015),
+            ..Child::default()
+        }),
+        child(Child {
+            id: "LAT",
+            given: "Oleksandr",
+            family: "Bondar",
+            sex: Sex::Male,
+            born: Some(2011),
+            ..Child::default()
+        }),
+        child(Child {
+            id: "ARAB",
+            given: "محمد",
+            family: "حسن",
+            sex: Sex::Male,
+            ..Child::default()
+        }),
+        child(Child {
+            id: "YUL",
+            given: "Юлія",
+            family: "Мельник",
+            sex: Sex::Female,
+            born: Some(2014),
+            ..Child::default()
+        }),
+        child(Child {
+            id: "ABEBE",
+            given: "አበበ",
+            family: "ቢቂላ",
+            sex: Sex::Male,
+            ..Child::default()
+        }),
+    ];
+    v.extend(distractors());
+    v
+}
+
+fn build(dir: &Path, records: &[Record], seq: u64) -> SearchIndex {
+    let index = SearchIndex::open(dir).unwrap();
+    let mut w = index.writer().unwrap();
+    for r in records {
+        w.put(r).unwrap();
+    }
+    w.commit(seq).unwrap();
+    index
+}
+
+fn by_name(name: &str) -> SearchQuery {
+    SearchQuery {
+        name: Some(name.into()),
+        ..SearchQuery::new(today())
+    }
+}
+
+fn ids(hits: &[SearchHit]) -> Vec<&str> {
+    hits.iter().map(|h| h.key.record_id.as_str()).collect()
+}
+
+fn top(index: &SearchIndex, q: &SearchQuery) -> String {
+    let hits = index.search(q).unwrap();
+    assert!(!hits.is_empty(), "no hit for {q:?}");
+    hits[0].key.record_id.clone()
+}
+
+#[test]
+fn finds_spelling_variants_scripts_swaps_and_typos() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = build(dir.path(), &variants(), 1);
+
+    // Mukhammed for Mohammed: found, and ahead of Mahmoud.
+    let hits = index.search(&by_name("Mohammed Karimov")).unwrap();
+    assert_eq!(ids(&hits)[0], "MUKH", "{hits:?}");
+    let hits = index.search(&by_name("Mohammed")).unwrap();
+    assert!(ids(&hits).contains(&"MUKH"), "{hits:?}");
+    let pos = |id: &str| ids(&hits).iter().position(|h| *h == id);
+    assert!(
+        pos("MUKH") < pos("D1"),
+        "Mukhammed before Mahmoud: {hits:?}"
+    );
+    assert!(
+        hits.iter()
+            .find(|h| h.key.record_id == "MUKH")
+            .unwrap()
+            .reasons
+            .iter()
+            .any(|r| r.contains("mukhammed ~ mohammed")),
+        "{hits:?}"
+    );
+
+    // Aleksandr for Oleksandr.
+    assert_eq!(top(&index, &by_name("Oleksandr Kovalenko")), "ALEK");
+    // Cyrillic record, Latin query; Latin record, Cyrillic query.
+    assert_eq!(top(&index, &by_name("Oleksandr Shevchenko")), "CYR");
+    assert_eq!(top(&index, &by_name("Олександр Бондар")), "LAT");
+    assert_eq!(top(&index, &by_name("Yuliia Melnyk")), "YUL");
+    // Arabic script, no short vowels.
+    assert_eq!(top(&index, &by_name("Mohammed Hassan")), "ARAB");
+    let hits = index.search(&by_name("Muhammad")).unwrap();
+    assert!(ids(&hits).contains(&"ARAB"), "{hits:?}");
+    // Ethiopic.
+    assert_eq!(top(&index, &by_name("Abebe Bikila")), "ABEBE");
+    // Family name first.
+    assert_eq!(top(&index, &by_name("KOVALENKO Aleksandr")), "ALEK");
+    assert_eq!(top(&index, &by_name("Karimov Mukhammed")), "MUKH");
+    // One typo.
+    assert_eq!(top(&index, &by_name("Oleksandr Kovalneko")), "ALEK");
+    assert_eq!(top(&index, &by_name("Aleksamdr Kovalenko")), "ALEK");
+    assert_eq!(top(&index, &by_name("Mukhamed Karimov")), "MUKH");
+
+    // Scores are in [0, 1], sorted, with reasons.
+    let hits = index.search(&by_name("Oleksandr")).unwrap();
+    for w in hits.windows(2) {
+        assert!(w[0].score >= w[1].score);
+    }
+    assert!(hits.iter().all(|h| (0.0..=1.0).contains(&h.score)));
+    assert!(hits.iter().all(|h| !h.reasons.is_empty()));
+}
+
+fn family() -> Vec<Record> {
+    let mut v = vec![
+        child(Child {
+            id: "TARGET",
+            given: "Amina",
+            family: "Yusuf",
+            sex: Sex::Female,
+            born: Some(2014),
+            father: "Yusuf Ali Hassan",
+            mother: "Halima Omar",
+            village: "Baidoa",
+            ..Child::default()
+        }),
+        // Her sister: same family name and parents, another given name.
+        child(Child {
+            id: "SISTER",
+            given: "Fatuma",
+            family: "Yusuf",
+            sex: Sex::Female,
+            born: Some(2013),
+            father: "Yusuf Ali Hassan",
+            mother: "Halima Omar",
+            village: "Baidoa",
+            ..Child::default()
+        }),
+        // Same name, born eight years earlier, other parents.
+        child(Child {
+            id: "OLDER",
+            given: "Amina",
+            family: "Yusuf",
+            sex: Sex::Female,
+            born: Some(2006),
+            father: "Yusuf Abdi",
+            mother: "Khadija Ali",
+            village: "Kismayo",
+            ..Child::default()
+        }),
+        // Same name, no date, a boy (data errors happen).
+        child(Child {
+            id: "BOY",
+            given: "Amin",
+            family: "Yusuf",
+            sex: Sex::Male,
+            ..Child::default()
+        }),
+    ];
+    v.extend(distractors());
+    v
+}
+
+#[test]
+fn ranks_the_right_child_above_sibling_and_namesake() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = build(dir.path(), &family(), 1);
+    let q = SearchQuery {
+        name: Some("Amina Yusuf".into()),
+        born: Some(PartialDate::Year(2014)),
+        ..SearchQuery::new(today())
+    };
+    let hits = index.search(&q).unwrap();
+    assert_eq!(ids(&hits)[0], "TARGET", "{hits:?}");
+    let pos = |id: &str| ids(&hits).iter().position(|h| *h == id).unwrap();
+    assert!(pos("TARGET") < pos("OLDER"));
+    assert!(pos("TARGET") < pos("SISTER"));
+
+    // With an age instead of a date, parents, place, and Somali spellings.
+    let q = SearchQuery {
+        name: Some("Aamina Yuusuf".into()),
+        father: Some("Yusuf Cali Xasan".into()),
+        mother: Some("Xaliimo Cumar".into()),
+        place: Some("Baydhabo".into()),
+        age: Some(10.0),
+        sex: Some(Sex::Female),
+        ..SearchQuery::new(today())
+    };
+    let hits = index.search(&q).unwrap();
+    assert_eq!(ids(&hits)[0], "TARGET", "{hits:?}");
+    assert_eq!(ids(&hits)[1], "SISTER", "{hits:?}");
+
+    // The older namesake is what one finds when asking for her age.
+    let q = SearchQuery {
+        name: Some("Amina Yusuf".into()),
+        age: Some(18.0),
+        ..SearchQuery::new(today())
+    };
+    assert_eq!(top(&index, &q), "OLDER");
+}
+
+#[test]
+fn queries_without_a_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = build(dir.path(), &family(), 1);
+    let q = SearchQuery {
+        place: Some("Kismaayo".into()),
+        ..SearchQuery::new(today())
+    };
+    assert_eq!(top(&index, &q), "OLDER");
+    let q = SearchQuery {
+        born: Some(PartialDate::Year(2006)),
+        sex: Some(Sex::Female),
+        ..SearchQuery::new(today())
+    };
+    assert_eq!(top(&index, &q), "OLDER");
+    let q = SearchQuery {
+        sex: Some(Sex::Male),
+        ..SearchQuery::new(today())
+    };
+    assert_eq!(ids(&index.search(&q).unwrap()), ["BOY"]);
+    let q = SearchQuery::new(today());
+    assert!(matches!(index.search(&q), Err(SearchError::EmptyQuery)));
+    let q = by_name(" -- ");
+    assert!(matches!(index.search(&q), Err(SearchError::EmptyQuery)));
+}
+
+#[test]
+fn children_without_consent_are_hidden_from_other_agencies() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = vec![
+        child(Child {
+            agency: "AG1",
+            id: "SECRET",
+            given: "Yulia",
+            family: "Melnyk",
+            consent: false,
+            ..Child::default()
+        }),
+        child(Child {
+            agency: "AG2",
+            id: "OPEN",
+            given: "Yulia",
+            family: "Melnyk",
+            ..Child::default()
+        }),
+    ];
+    let index = build(dir.path(), &records, 1);
+    let mut q = by_name("Yulia Melnyk");
+    assert_eq!(index.search(&q).unwrap().len(), 2);
+    q.viewer_agency = Some("AG2".into());
+    assert_eq!(ids(&index.search(&q).unwrap()), ["OPEN"]);
+    q.viewer_agency = Some("AG1".into());
+    assert_eq!(index.search(&q).unwrap().len(), 2);
+    q.viewer_agency = Some("AG3".into());
+    assert_eq!(ids(&index.search(&q).unwrap()), ["OPEN"]);
+    // Also when the query has no name.
+    let q = SearchQuery {
+        sex: Some(Sex::Unknown),
+        born: None,
+        place: None,
+        viewer_agency: Some("AG3".into()),
+        ..by_name("Melnyk")
+    };
+    assert_eq!(ids(&index.search(&q).unwrap()), ["OPEN"]);
+}
+
+#[test]
+fn indexed_through_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let index = SearchIndex::open(dir.path()).unwrap();
+        assert_eq!(index.indexed_through(), 0);
+        assert_eq!(index.num_records().unwrap(), 0);
+    }
+    {
+        let index = build(dir.path(), &variants(), 17);
+        assert_eq!(index.indexed_through(), 17);
+        let mut w = index.writer().unwrap();
+        w.put(&family()[0]).unwrap();
+        w.commit(23).unwrap();
+        assert_eq!(index.indexed_through(), 23);
+    }
+    let index = SearchIndex::open(dir.path()).unwrap();
+    assert_eq!(index.indexed_through(), 23);
+    assert_eq!(index.num_records().unwrap(), variants().len() as u64 + 1);
+    assert!(index.size_on_disk() > 0);
+    assert_eq!(top(&index, &by_name("Amina Yusuf")), "TARGET");
+}
+
+#[test]
+fn uncommitted_changes_are_not_seen_and_one_writer_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = build(dir.path(), &variants(), 5);
+    let mut w = index.writer().unwrap();
+    assert!(matches!(index.writer(), Err(SearchError::WriterBusy)));
+    w.put(&family()[0]).unwrap();
+    let found = |index: &SearchIndex| {
+        ids(&index.search(&by_name("Amina Yusuf")).unwrap()).contains(&"TARGET")
+    };
+    assert!(!found(&index));
+    drop(w);
+    assert_eq!(index.indexed_through(), 5);
+    let w = index.writer().unwrap();
+    w.commit(6).unwrap();
+    assert!(!found(&index));
+    let mut w = index.writer().unwrap();
+    w.put(&family()[0]).unwrap();
+    w.commit(7).unwrap();
+    assert!(found(&index));
+}
+
+#[test]
+fn put_replaces_the_record_with_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = build(dir.path(), &variants(), 1);
+    let mut renamed = variants()[1].clone(); // ALEK
+    renamed.family_name = Some("Kovalchenko".into());
+    // Twice in one session, then again in another.
+    let mut w = index.writer().unwrap();
+    w.put(&renamed).unwrap();
+    w.put(&renamed).unwrap();
+    w.commit(2).unwrap();
+    let mut w = index.writer().unwrap();
+    w.put(&renamed).unwrap();
+    w.commit(3).unwrap();
+    assert_eq!(index.num_records().unwrap(), variants().len() as u64);
+    let hits = index.search(&by_name("Aleksandr Kovalchenko")).unwrap();
+    let alek: Vec<_> = hits.iter().filter(|h| h.key.record_id == "ALEK").collect();
+    assert_eq!(alek.len(), 1, "{hits:?}");
+    assert_eq!(ids(&hits)[0], "ALEK");
+    assert!(alek[0].reasons.iter().any(|r| r.contains("kovalchenko")));
+
+    // A child and an inquiry may share agency and id: different keys.
+    let mut inq = renamed.clone();
+    inq.details = KindDetails::Inquiry {
+        inquirer: Inquirer::default(),
+    };
+    let mut w = index.writer().unwrap();
+    w.put(&inq).unwrap();
+    w.commit(4).unwrap();
+    assert_eq!(index.num_records().unwrap(), variants().len() as u64 + 1);
+    // And a record can be removed.
+    let mut w = index.writer().unwrap();
+    w.delete(&RecordKey::new(RecordKind::Inquiry, "AG1", "ALEK"))
+        .unwrap();
+    w.commit(5).unwrap();
+    assert_eq!(index.num_records().unwrap(), variants().len() as u64);
+}
+
+#[test]
+fn clear_and_reindex_gives_the_same_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = variants();
+    records.extend(family());
+    records.sort_by(|a, b| a.record_id.cmp(&b.record_id));
+    records.dedup_by(|a, b| a.record_id == b.record_id);
+    let index = build(dir.path(), &records, 9);
+    let queries = [
+        by_name("Mohammed"),
+        by_name("Oleksandr Kovalenko"),
+        SearchQuery {
+            father: Some("Yusuf Ali".into()),
+            age: Some(10.0),
+            ..by_name("Amina")
+        },
+        SearchQuery {
+            place: Some("Baidoa".into()),
+            ..SearchQuery::new(today())
+        },
+    ];
+    let before: Vec<_> = queries.iter().map(|q| index.search(q).unwrap()).collect();
+    let mut w = index.writer().unwrap();
+    w.clear().unwrap();
+    for r in records.iter().rev() {
+        w.put(r).unwrap();
+    }
+    w.commit(9).unwrap();
+    let after: Vec<_> = queries.iter().map(|q| index.search(q).unwrap()).collect();
+    assert_eq!(before, after);
+    assert_eq!(index.num_records().unwrap(), records.len() as u64);
+
+    // Clearing alone empties the index.
+    let mut w = index.writer().unwrap();
+    w.clear().unwrap();
+    w.commit(10).unwrap();
+    assert_eq!(index.num_records().unwrap(), 0);
+}
+
+#[test]
+fn kind_filter_and_inquirer_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = family();
+    records.push(inquiry(
+        "INQ1",
+        "Amina",
+        "Yusuf",
+        "Halima Omar",
+        Relationship::Mother,
+    ));
+    records.push(inquiry(
+        "INQ2",
+        "Abdi",
+        "Warsame",
+        "Omar Warsame",
+        Relationship::Uncle,
+    ));
+    let index = build(dir.path(), &records, 1);
+    let mut q = by_name("Amina Yusuf");
+    q.kind = Some(RecordKind::Inquiry);
+    assert_eq!(ids(&index.search(&q).unwrap()), ["INQ1"]);
+    q.kind = Some(RecordKind::Child);
+    let hits = index.search(&q).unwrap();
+    assert!(hits.iter().all(|h| h.key.kind == RecordKind::Child));
+    assert!(ids(&hits).contains(&"TARGET"));
+    q.kind = None;
+    let hits = index.search(&q).unwrap();
+    assert!(ids(&hits).contains(&"TARGET") && ids(&hits).contains(&"INQ1"));
+
+    // The inquirer is searchable as the parent she is.
+    let q = SearchQuery {
+        kind: Some(RecordKind::Inquiry),
+        mother: Some("Halima Omar".into()),
+        ..SearchQuery::new(today())
+    };
+    assert_eq!(top(&index, &q), "INQ1");
+    // An uncle's name still finds the inquiry through the father field.
+    let q = SearchQuery {
+        kind: Some(RecordKind::Inquiry),
+        father: Some("Omar Warsame".into()),
+        ..SearchQuery::new(today())
+    };
+    assert_eq!(top(&index, &q), "INQ2");
+}
+
+#[test]
+fn ages_recorded_on_a_day_search_like_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = child(Child {
+        id: "AGED",
+        given: "Tigist",
+        family: "Alemu",
+        ..Child::default()
+    });
+    r.age = Some(AgeEstimate {
+        years: 7.0,
+        recorded_on: PartialDate::Year(2020),
+    });
+    let mut other = r.clone();
+    other.record_id = "OTHER".into();
+    other.age = Some(AgeEstimate {
+        years: 15.0,
+        recorded_on: PartialDate::Year(2020),
+    });
+    let index = build(dir.path(), &[r, other], 1);
+    let q = SearchQuery {
+        age: Some(11.0),
+        ..by_name("Tigist Alemu")
+    };
+    assert_eq!(top(&index, &q), "AGED");
+}
+
+#[test]
+fn compound_names_written_apart_or_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = distractors();
+    records.push(child(Child {
+        id: "ABD",
+        given: "Abd al-Rahman",
+        family: "Hassan",
+        ..Child::default()
+    }));
+    records.push(child(Child {
+        id: "ABDUL",
+        given: "Abdulkadir",
+        family: "Nur",
+        ..Child::default()
+    }));
+    let index = build(dir.path(), &records, 1);
+    assert_eq!(top(&index, &by_name("Abdelrahman Hassan")), "ABD");
+    assert_eq!(top(&index, &by_name("Abdirahman")), "ABD");
+    assert_eq!(top(&index, &by_name("Abdul Kadir Nur")), "ABDUL");
+    assert_eq!(top(&index, &by_name("عبد الرحمن حسن")), "ABD");
+}
