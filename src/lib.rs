@@ -10,5 +10,6 @@ pub mod fixtures;
 pub mod import;
 pub mod names;
 pub mod record;
+pub mod registry;
 pub mod search;
 pub mod store;

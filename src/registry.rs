@@ -97,11 +97,15 @@ impl Registry {
         Self::open_with_progress(dir, &mut |_| {})
     }
 
-    pub fn open_with_progress(dir: &Path, progress: &mut dyn FnMut(CatchUp)) -> Result<Registry, RegistryError> {
+    pub fn open_with_progress(
+        dir: &Path,
+        progress: &mut dyn FnMut(CatchUp),
+    ) -> Result<Registry, RegistryError> {
         std::fs::create_dir_all(dir).map_err(|e| RegistryError::DataDir(dir.to_path_buf(), e))?;
         let store = Store::open(&dir.join(DATABASE_FILE))?;
         let search_dir = dir.join(SEARCH_DIR);
-        std::fs::create_dir_all(&search_dir).map_err(|e| RegistryError::DataDir(search_dir.clone(), e))?;
+        std::fs::create_dir_all(&search_dir)
+            .map_err(|e| RegistryError::DataDir(search_dir.clone(), e))?;
         let index = SearchIndex::open(&search_dir)?;
         let mut registry = Registry {
             dir: dir.to_path_buf(),
@@ -159,22 +163,37 @@ impl Registry {
         let mut indexed = 0u64;
         let mut last = from;
         let index = &self.index;
-        self.store.for_each_since(from, |seq, record| -> Result<(), RegistryError> {
-            writer.as_mut().expect("present while iterating").put(&record)?;
-            indexed += 1;
-            last = seq;
-            if indexed % CATCH_UP_COMMIT_EVERY == 0 {
-                writer.take().expect("present while iterating").commit(last)?;
-                writer = Some(index.writer()?);
-            }
-            if indexed % 4096 == 0 {
-                progress(CatchUp { indexed, target: target - from });
-            }
-            Ok(())
-        })?;
+        self.store
+            .for_each_since(from, |seq, record| -> Result<(), RegistryError> {
+                writer
+                    .as_mut()
+                    .expect("present while iterating")
+                    .put(&record)?;
+                indexed += 1;
+                last = seq;
+                if indexed % CATCH_UP_COMMIT_EVERY == 0 {
+                    writer
+                        .take()
+                        .expect("present while iterating")
+                        .commit(last)?;
+                    writer = Some(index.writer()?);
+                }
+                if indexed % 4096 == 0 {
+                    progress(CatchUp {
+                        indexed,
+                        target: target - from,
+                    });
+                }
+                Ok(())
+            })?;
         // `target` (not `last`): a clear with nothing to index still commits the clear.
-        writer.expect("present after iterating").commit(target.max(last))?;
-        progress(CatchUp { indexed, target: target - from });
+        writer
+            .expect("present after iterating")
+            .commit(target.max(last))?;
+        progress(CatchUp {
+            indexed,
+            target: target - from,
+        });
         Ok(indexed)
     }
 
@@ -196,20 +215,32 @@ impl Registry {
             report.counts.rejected,
             report.stored
         );
-        self.store
-            .audit(&opts.actor, "import", Some(opts.kind.as_str()), Some(&detail))?;
+        self.store.audit(
+            &opts.actor,
+            "import",
+            Some(opts.kind.as_str()),
+            Some(&detail),
+        )?;
         self.catch_up(&mut |_| {})?;
         Ok(report)
     }
 
     /// The officer's search, audited (the query's fields, never their values).
-    pub fn search(&self, query: &SearchQuery, viewer: &Viewer) -> Result<Vec<Found>, RegistryError> {
+    pub fn search(
+        &self,
+        query: &SearchQuery,
+        viewer: &Viewer,
+    ) -> Result<Vec<Found>, RegistryError> {
         let mut query = query.clone();
         query.viewer_agency = viewer.agency.clone();
         let mut hits = Vec::new();
         for hit in self.index.search(&query)? {
             // The index is derived and may lag a moment behind; the store decides.
-            if let Some(record) = self.store.get(&hit.key)?.filter(|s| viewer.may_see(&s.record)) {
+            if let Some(record) = self
+                .store
+                .get(&hit.key)?
+                .filter(|s| viewer.may_see(&s.record))
+            {
                 hits.push(Found { hit, record });
             }
         }
@@ -228,7 +259,12 @@ impl Registry {
             }
         }
         let detail = format!("fields={} hits={}", asked.join(","), hits.len());
-        self.store.audit(&viewer.actor, "search", query.kind.map(|k| k.as_str()), Some(&detail))?;
+        self.store.audit(
+            &viewer.actor,
+            "search",
+            query.kind.map(|k| k.as_str()),
+            Some(&detail),
+        )?;
         Ok(hits)
     }
 
@@ -241,7 +277,11 @@ impl Registry {
             &viewer.actor,
             "record.read",
             Some(&target),
-            Some(if found.is_some() { "found" } else { "not found" }),
+            Some(if found.is_some() {
+                "found"
+            } else {
+                "not found"
+            }),
         )?;
         let current = found.ok_or_else(|| RegistryError::NotFound(target))?;
         let history = self.store.history(key)?;

@@ -20,7 +20,15 @@ fn a_file_with_bad_rows_is_refused_whole_with_every_error_named() {
     let ws = Workspace::new();
     let csv = children_csv(&[
         child_row("C1", "Amina", "Yusuf", "F", "2015", "Yusuf Ali", "Dollow"),
-        child_row("C2", "Hodan", "Yusuf", "X", "2015-13", "Yusuf Ali", "Dollow"),
+        child_row(
+            "C2",
+            "Hodan",
+            "Yusuf",
+            "X",
+            "2015-13",
+            "Yusuf Ali",
+            "Dollow",
+        ),
         child_row("C3", "Nuur", "Yusuf", "M", "2012", "Yusuf Ali", "Dollow"),
         "C4,ag1,Faarax,,,M,,7,,,,,,ZZ,,,,,perhaps".to_string(),
     ]);
@@ -55,9 +63,15 @@ fn skip_invalid_imports_the_good_rows_and_writes_the_rejected_ones() {
     ]);
     let file = ws.write("children.csv", &csv);
     let out = ws.import("child", &file, &["--skip-invalid", "--batch-size", "1"]);
-    assert!(!out.status.success(), "rejections make the exit status non-zero");
+    assert!(
+        !out.status.success(),
+        "rejections make the exit status non-zero"
+    );
     let summary = text(&out.stdout);
-    assert!(summary.contains("read 4, imported 2, updated 0, unchanged 0, rejected 2"), "{summary}");
+    assert!(
+        summary.contains("read 4, imported 2, updated 0, unchanged 0, rejected 2"),
+        "{summary}"
+    );
     assert_eq!(ws.stats()["children"], 2);
 
     let rejected = std::fs::read_to_string(ws.path("children.csv.rejected.csv")).unwrap();
@@ -71,7 +85,11 @@ fn skip_invalid_imports_the_good_rows_and_writes_the_rejected_ones() {
     assert_eq!((&recs[0][0], &recs[0][2]), ("3", "C2"));
     assert!(recs[0][1].starts_with("sex: "), "{:?}", &recs[0][1]);
     assert_eq!((&recs[1][0], &recs[1][2]), ("5", "C1"));
-    assert!(recs[1][1].contains("line 2"), "a repeated key names the first line: {:?}", &recs[1][1]);
+    assert!(
+        recs[1][1].contains("line 2"),
+        "a repeated key names the first line: {:?}",
+        &recs[1][1]
+    );
 }
 
 #[test]
@@ -84,15 +102,34 @@ fn importing_again_updates_and_keeps_the_earlier_version() {
     assert!(ws.import("child", &v1, &[]).status.success());
     let v2 = ws.write(
         "v2.csv",
-        &children_csv(&[child_row("C1", "Aamina", "Yuusuf", "F", "2015-04", "Yuusuf Cali", "Doolow")]),
+        &children_csv(&[child_row(
+            "C1",
+            "Aamina",
+            "Yuusuf",
+            "F",
+            "2015-04",
+            "Yuusuf Cali",
+            "Doolow",
+        )]),
     );
     let out = ws.import("child", &v2, &[]);
-    assert!(text(&out.stdout).contains("imported 0, updated 1"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("imported 0, updated 1"),
+        "{}",
+        text(&out.stdout)
+    );
     // The same file once more changes nothing and makes no new version.
     let out = ws.import("child", &v2, &[]);
-    assert!(text(&out.stdout).contains("unchanged 1"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("unchanged 1"),
+        "{}",
+        text(&out.stdout)
+    );
 
-    let out = ws.famlink(&["show", "--kind", "child", "ag1/C1", "--json"]).output().unwrap();
+    let out = ws
+        .famlink(&["show", "--kind", "child", "ag1/C1", "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(view["current"]["version"], 2);
@@ -102,7 +139,11 @@ fn importing_again_updates_and_keeps_the_earlier_version() {
     assert_eq!(history.len(), 1);
     assert_eq!(history[0]["version"], 1);
     assert_eq!(history[0]["record"]["given_name"], "Amina");
-    assert_eq!(ws.stats()["indexed_records"], 1, "the index holds one document per record");
+    assert_eq!(
+        ws.stats()["indexed_records"],
+        1,
+        "the index holds one document per record"
+    );
 }
 
 #[test]
@@ -146,12 +187,18 @@ fn json_lines_and_standard_input() {
     );
     let out = ws.import("inquiry", &jsonl, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = ws.famlink(&["show", "--kind", "inquiry", "icrc/I1", "--json"]).output().unwrap();
+    let out = ws
+        .famlink(&["show", "--kind", "inquiry", "icrc/I1", "--json"])
+        .output()
+        .unwrap();
     let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = &view["current"]["record"];
     assert_eq!(r["age"]["years"], 9.0);
     assert_eq!(r["details"]["inquirer"]["relationship"], "mother");
-    assert_eq!(r["attributes"]["shoe_size"], "31", "unknown columns are kept");
+    assert_eq!(
+        r["attributes"]["shoe_size"], "31",
+        "unknown columns are kept"
+    );
 
     let csv = children_csv(&[child_row("C9", "Hodan", "", "F", "2016", "", "")]);
     let out = ws
@@ -160,7 +207,11 @@ fn json_lines_and_standard_input() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).starts_with("-: read 1, imported 1"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with("-: read 1, imported 1"),
+        "{}",
+        text(&out.stdout)
+    );
     assert_eq!(ws.stats()["children"], 1);
 }
 
@@ -170,7 +221,9 @@ fn a_child_file_without_consent_needs_it_stated() {
     let file = ws.write("nc.csv", "record_id,agency,given_name\nC1,ag1,Hodan\n");
     let out = ws.import("child", &file, &[]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains(":1: tracing_consent: the file has no tracing_consent column"));
+    assert!(
+        text(&out.stderr).contains(":1: tracing_consent: the file has no tracing_consent column")
+    );
     let out = ws.import("child", &file, &["--tracing-consent", "no"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(ws.stats()["children_without_consent"], 1);
@@ -189,7 +242,10 @@ fn children_without_consent_are_hidden_from_other_agencies() {
     let mine = ws.search(&["--name", "Hodan Warsame", "--as-agency", "ag1"]);
     assert_eq!(mine.len(), 2);
     let theirs = ws.search(&["--name", "Hodan Warsame", "--as-agency", "ag2"]);
-    assert_eq!(theirs.iter().map(|h| h.0.as_str()).collect::<Vec<_>>(), vec!["ag1/C2"]);
+    assert_eq!(
+        theirs.iter().map(|h| h.0.as_str()).collect::<Vec<_>>(),
+        vec!["ag1/C2"]
+    );
     let out = ws
         .famlink(&["show", "--kind", "child", "ag1/C1", "--as-agency", "ag2"])
         .output()

@@ -7,11 +7,43 @@ use common::{child_row, text, Workspace, CHILD_HEADER};
 fn registry_with_variants() -> Workspace {
     let ws = Workspace::new();
     let rows = [
-        child_row("C1", "Mukhammed", "Aliev", "M", "2014", "Ali Aliev", "Kharkiv"),
-        child_row("C2", "Aleksandr", "Kovalenko", "M", "2013", "Petro Kovalenko", "Kharkiv"),
-        child_row("C3", "Hodan", "Warsame", "F", "2016", "Warsame Cali", "Dollow"),
+        child_row(
+            "C1",
+            "Mukhammed",
+            "Aliev",
+            "M",
+            "2014",
+            "Ali Aliev",
+            "Kharkiv",
+        ),
+        child_row(
+            "C2",
+            "Aleksandr",
+            "Kovalenko",
+            "M",
+            "2013",
+            "Petro Kovalenko",
+            "Kharkiv",
+        ),
+        child_row(
+            "C3",
+            "Hodan",
+            "Warsame",
+            "F",
+            "2016",
+            "Warsame Cali",
+            "Dollow",
+        ),
         child_row("C4", "Amina", "Aliev", "F", "2011", "Ali Aliev", "Kharkiv"),
-        child_row("C5", "Yusuf", "Kovalenko", "M", "2002", "Petro Kovalenko", "Kyiv"),
+        child_row(
+            "C5",
+            "Yusuf",
+            "Kovalenko",
+            "M",
+            "2002",
+            "Petro Kovalenko",
+            "Kyiv",
+        ),
     ];
     let mut csv = format!("{CHILD_HEADER}\n");
     for r in rows {
@@ -31,7 +63,10 @@ fn finds_transliteration_variants() {
     assert_eq!(ws.search(&["--name", "Oleksandr"])[0].0, "ag1/C2");
     assert_eq!(ws.search(&["--name", "Олександр Коваленко"])[0].0, "ag1/C2");
     // Family name first, with a typo, and the father.
-    assert_eq!(ws.search(&["--name", "Warsamé Hodaan", "--father", "Warsame"])[0].0, "ag1/C3");
+    assert_eq!(
+        ws.search(&["--name", "Warsamé Hodaan", "--father", "Warsame"])[0].0,
+        "ag1/C3"
+    );
 }
 
 #[test]
@@ -40,13 +75,20 @@ fn search_without_a_name_uses_what_is_given() {
     let hits = ws.search(&["--place", "Dolow", "--sex", "F"]);
     assert_eq!(hits[0].0, "ag1/C3");
     let hits = ws.search(&["--name", "Kovalenko", "--born", "2002"]);
-    assert_eq!(hits[0].0, "ag1/C5", "the birth year ranks the right Kovalenko first");
+    assert_eq!(
+        hits[0].0, "ag1/C5",
+        "the birth year ranks the right Kovalenko first"
+    );
 }
 
 #[test]
 fn reindex_and_a_lost_index_give_the_same_results() {
     let ws = registry_with_variants();
-    let queries: [&[&str]; 3] = [&["--name", "Mohammed"], &["--name", "Kovalenko"], &["--place", "Kharkiv"]];
+    let queries: [&[&str]; 3] = [
+        &["--name", "Mohammed"],
+        &["--name", "Kovalenko"],
+        &["--place", "Kharkiv"],
+    ];
     let before: Vec<_> = queries.iter().map(|q| ws.search(q)).collect();
     let out = ws.famlink(&["reindex"]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -63,11 +105,16 @@ fn reindex_and_a_lost_index_give_the_same_results() {
 fn every_search_and_read_is_audited_without_names() {
     let ws = registry_with_variants();
     ws.search(&["--name", "Mohammed"]);
-    let out = ws.famlink(&["show", "--kind", "child", "ag1/C1"]).output().unwrap();
+    let out = ws
+        .famlink(&["show", "--kind", "child", "ag1/C1"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let db = rusqlite::Connection::open(ws.data().join("famlink.sqlite")).unwrap();
     let mut stmt = db
-        .prepare("SELECT action, COALESCE(target, ''), COALESCE(detail, '') FROM audit_log ORDER BY id")
+        .prepare(
+            "SELECT action, COALESCE(target, ''), COALESCE(detail, '') FROM audit_log ORDER BY id",
+        )
         .unwrap();
     let rows: Vec<(String, String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))

@@ -39,7 +39,10 @@ pub struct BenchArgs {
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.data.exists() {
-        anyhow::bail!("{} exists: the benchmark needs a fresh data directory", args.data.display());
+        anyhow::bail!(
+            "{} exists: the benchmark needs a fresh data directory",
+            args.data.display()
+        );
     }
     let mut registry = Registry::open(&args.data)?;
     let mut opts = ImportOptions::new(args.kind);
@@ -100,11 +103,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         registry.search(&q, &viewer)?;
         audited.push(t.elapsed());
     }
-    println!("records imported:   {n} in {:.1} s ({:.0} records/s)", import_time.as_secs_f64(), n as f64 / import_time.as_secs_f64());
-    println!("peak memory:        {}", peak_after_import.map_or("unknown".into(), human_bytes));
+    println!(
+        "records imported:   {n} in {:.1} s ({:.0} records/s)",
+        import_time.as_secs_f64(),
+        n as f64 / import_time.as_secs_f64()
+    );
+    println!(
+        "peak memory:        {}",
+        peak_after_import.map_or("unknown".into(), human_bytes)
+    );
     println!("store size:         {}", human_bytes(stats.database_bytes));
     println!("index size:         {}", human_bytes(index_bytes));
-    for (what, latencies) in [("index search", &mut index_only), ("audited search", &mut audited)] {
+    for (what, latencies) in [
+        ("index search", &mut index_only),
+        ("audited search", &mut audited),
+    ] {
         let (p50, p95, p99) = percentiles(latencies);
         println!(
             "{what:<15}     p50 {p50:.2} ms, p95 {p95:.2} ms, p99 {p99:.2} ms over {} searches (name with one typo, birth year)",
@@ -147,7 +160,9 @@ fn sample_queries(args: &BenchArgs, count: usize) -> anyhow::Result<Vec<Query>> 
             if let Ok(r) = parser.parse(&row) {
                 let name: Vec<&str> = r.own_names().take(2).collect();
                 if !name.is_empty() {
-                    let born = r.birth_date.map(|d| famlink::record::PartialDate::Year(d.year()));
+                    let born = r
+                        .birth_date
+                        .map(|d| famlink::record::PartialDate::Year(d.year()));
                     all.push((r.record_id.clone(), name.join(" "), born));
                 }
             }
@@ -164,7 +179,9 @@ fn sample_queries(args: &BenchArgs, count: usize) -> anyhow::Result<Vec<Query>> 
 
 fn with_typo(name: &str, rng: &mut impl rand::Rng) -> String {
     let mut chars: Vec<char> = name.chars().collect();
-    let letters: Vec<usize> = (1..chars.len()).filter(|&i| chars[i].is_alphabetic()).collect();
+    let letters: Vec<usize> = (1..chars.len())
+        .filter(|&i| chars[i].is_alphabetic())
+        .collect();
     if let Some(&i) = letters.get(rng.random_range(0..letters.len().max(1))) {
         let c = chars[i];
         chars[i] = if c == 'a' { 'e' } else { 'a' };

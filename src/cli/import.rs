@@ -46,9 +46,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut inputs = Vec::with_capacity(args.files.len());
     for f in &args.files {
         if f.as_os_str() == "-" {
-            let format = args
-                .format
-                .ok_or_else(|| anyhow::anyhow!("reading standard input needs --format csv|jsonl"))?;
+            let format = args.format.ok_or_else(|| {
+                anyhow::anyhow!("reading standard input needs --format csv|jsonl")
+            })?;
             inputs.push(Input::Stdin { format });
         } else {
             inputs.push(Input::file(f, args.format)?);
@@ -94,7 +94,11 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             );
         }
         if let Some(path) = &report.rejected_file {
-            println!("{}: rejected rows written to {}", report.source, path.display());
+            println!(
+                "{}: rejected rows written to {}",
+                report.source,
+                path.display()
+            );
         }
         any_rejected |= !report.errors.is_empty();
         total.merge(c);

@@ -87,7 +87,8 @@ fn parse_sex(s: &str) -> Result<Sex, String> {
 }
 
 fn parse_date(s: &str) -> Result<PartialDate, String> {
-    s.parse().map_err(|e: famlink::record::DateError| e.to_string())
+    s.parse()
+        .map_err(|e: famlink::record::DateError| e.to_string())
 }
 
 /// The name the audit log gives to whoever runs the command line.
@@ -112,9 +113,11 @@ fn open(data: &DataArg) -> Result<Registry, RegistryError> {
 fn progress_bar(len: u64, what: &'static str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{msg:>10} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar.set_message(what);
     bar
@@ -169,12 +172,23 @@ fn stats(data: &DataArg, json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("children:   {} ({} without tracing consent)", stats.children, stats.children_without_consent);
+    println!(
+        "children:   {} ({} without tracing consent)",
+        stats.children, stats.children_without_consent
+    );
     println!("inquiries:  {}", stats.inquiries);
     println!("earlier versions kept: {}", stats.history_versions);
     println!("imports:    {}", stats.imports);
-    println!("store:      {} (last change {})", human_bytes(stats.database_bytes), stats.last_seq);
-    println!("index:      {} records, {}", indexed, human_bytes(index_bytes));
+    println!(
+        "store:      {} (last change {})",
+        human_bytes(stats.database_bytes),
+        stats.last_seq
+    );
+    println!(
+        "index:      {} records, {}",
+        indexed,
+        human_bytes(index_bytes)
+    );
     if !stats.agencies.is_empty() {
         println!("by agency:");
         for (agency, kind, n) in &stats.agencies {
@@ -199,7 +213,12 @@ fn reindex(data: &DataArg) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn fixtures(seed: u64, children: usize, inquiries: usize, out: PathBuf) -> anyhow::Result<ExitCode> {
+fn fixtures(
+    seed: u64,
+    children: usize,
+    inquiries: usize,
+    out: PathBuf,
+) -> anyhow::Result<ExitCode> {
     let spec = famlink::fixtures::FixtureSpec {
         seed,
         children,

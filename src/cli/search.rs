@@ -51,7 +51,9 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         && args.age.is_none()
         && args.sex.is_none()
     {
-        anyhow::bail!("say what to search for: --name, --father, --mother, --place, --born, --age or --sex");
+        anyhow::bail!(
+            "say what to search for: --name, --father, --mother, --place, --born, --age or --sex"
+        );
     }
     let registry = open(&args.data)?;
     let query = SearchQuery {
@@ -123,7 +125,13 @@ fn summary(r: &Record) -> String {
     parts.join("  ")
 }
 
-pub fn show(data: &DataArg, kind: RecordKind, key: &str, as_agency: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+pub fn show(
+    data: &DataArg,
+    kind: RecordKind,
+    key: &str,
+    as_agency: Option<String>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let key = RecordKey::parse_path(kind, key).map_err(anyhow::Error::msg)?;
     let registry = open(data)?;
     let view = match registry.show(&key, &viewer(as_agency)) {
@@ -154,7 +162,10 @@ fn print_view(view: &RecordView) {
     print_fields(&c.record);
     for h in view.history.iter().rev() {
         println!();
-        println!("version {} ({} until {}):", h.version, h.valid_from, h.replaced_at);
+        println!(
+            "version {} ({} until {}):",
+            h.version, h.valid_from, h.replaced_at
+        );
         print_fields(&h.record);
     }
 }

@@ -123,7 +123,7 @@ impl Default for SearchQuery {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SearchHit {
     pub key: RecordKey,
     /// How well the record answers the query, in [0, 1].

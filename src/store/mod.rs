@@ -511,7 +511,7 @@ mod tests {
         store
             .for_each_since(2, |seq, r| {
                 seen.push((seq, r.record_id));
-                Ok(())
+                Ok::<(), StoreError>(())
             })
             .unwrap();
         assert_eq!(seen, vec![(3, "1".to_string())]);

@@ -36,7 +36,10 @@ impl Workspace {
     /// `famlink ARGS --data <this workspace's data>`.
     pub fn famlink(&self, args: &[&str]) -> Command {
         let mut cmd = Command::cargo_bin("famlink").expect("binary built");
-        cmd.args(args).arg("--data").arg(self.data()).current_dir(self.dir.path());
+        cmd.args(args)
+            .arg("--data")
+            .arg(self.data())
+            .current_dir(self.dir.path());
         cmd
     }
 
@@ -47,8 +50,15 @@ impl Workspace {
     }
 
     pub fn stats(&self) -> serde_json::Value {
-        let out = self.famlink(&["stats", "--json"]).output().expect("famlink runs");
-        assert!(out.status.success(), "stats failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = self
+            .famlink(&["stats", "--json"])
+            .output()
+            .expect("famlink runs");
+        assert!(
+            out.status.success(),
+            "stats failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("stats prints JSON")
     }
 
@@ -57,15 +67,24 @@ impl Workspace {
         let mut cmd = self.famlink(&["search", "--json"]);
         cmd.args(args);
         let out = cmd.output().expect("famlink runs");
-        assert!(out.status.success(), "search failed: {}", String::from_utf8_lossy(&out.stderr));
-        let hits: serde_json::Value = serde_json::from_slice(&out.stdout).expect("search prints JSON");
+        assert!(
+            out.status.success(),
+            "search failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let hits: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("search prints JSON");
         hits.as_array()
             .expect("a list of hits")
             .iter()
             .map(|h| {
                 let r = &h["record"]["record"];
                 (
-                    format!("{}/{}", r["agency"].as_str().unwrap(), r["record_id"].as_str().unwrap()),
+                    format!(
+                        "{}/{}",
+                        r["agency"].as_str().unwrap(),
+                        r["record_id"].as_str().unwrap()
+                    ),
                     h["hit"]["score"].as_f64().unwrap(),
                 )
             })
@@ -78,6 +97,14 @@ pub fn text(bytes: &[u8]) -> String {
 }
 
 /// A child CSV row from the columns that matter to a test.
-pub fn child_row(id: &str, given: &str, family: &str, sex: &str, born: &str, father: &str, village: &str) -> String {
+pub fn child_row(
+    id: &str,
+    given: &str,
+    family: &str,
+    sex: &str,
+    born: &str,
+    father: &str,
+    village: &str,
+) -> String {
     format!("{id},ag1,{given},{family},,{sex},{born},,,{father},,{village},,,,,,,yes")
 }
