@@ -674,6 +674,85 @@ mod tests {
         assert_eq!(fields(&errs), vec!["given_name"]);
     }
 
+    /// Each column with a value it accepts and one it refuses.
+    #[test]
+    fn each_column_accepts_good_values_and_names_bad_ones() {
+        let long = "x".repeat(201);
+        let cases: &[(RecordKind, &str, &str, &str)] = &[
+            (RecordKind::Child, "record_id", "C-01/7", ""),
+            (RecordKind::Child, "agency", "unhcr-dollo", "unhcr/dollo"),
+            (RecordKind::Child, "given_name", "Maxamed", &long),
+            (RecordKind::Child, "family_name", "Коваленко", "a\u{7}b"),
+            (RecordKind::Child, "other_names", "Sasha;Sashko", &long),
+            (RecordKind::Child, "sex", "F", "female"),
+            (RecordKind::Child, "birth_date", "2015-06", "15-06-2015"),
+            (RecordKind::Child, "age_years", "6.5", "about six"),
+            (RecordKind::Child, "father_name", "Cabdi Nuur", &long),
+            (RecordKind::Child, "mother_name", "Faadumo", "a\u{0}"),
+            (RecordKind::Child, "origin_village", "Doolow", &long),
+            (RecordKind::Child, "origin_district", "Gedo", &long),
+            (RecordKind::Child, "origin_country", "SO", "SOM"),
+            (RecordKind::Child, "separation_place", "Dolo Ado", &long),
+            (
+                RecordKind::Child,
+                "separation_date",
+                "2022-11-30",
+                "2022-11-31",
+            ),
+            (RecordKind::Child, "languages", "so;ar", &long),
+            (RecordKind::Child, "tracing_consent", "no", "n"),
+            (RecordKind::Inquiry, "inquirer_name", "Faadumo Cali", &long),
+            (
+                RecordKind::Inquiry,
+                "inquirer_relationship",
+                "grandparent",
+                "neighbour",
+            ),
+            (
+                RecordKind::Inquiry,
+                "inquirer_contact",
+                "+252 61 000 0000",
+                "a\u{1b}",
+            ),
+        ];
+        for (kind, column, good, bad) in cases {
+            let parser = RowParser::new(*kind, None).with_today(today());
+            let mut base: Vec<(&str, &str)> = vec![("record_id", "1"), ("agency", "a")];
+            if *kind == RecordKind::Child && *column != "tracing_consent" {
+                base.push(("tracing_consent", "yes"));
+            }
+            if *column == "age_years" {
+                base.push(("age_recorded_on", "2020-01-01"));
+            }
+            let with = |value: &str| {
+                let mut cells: Vec<(&str, String)> = base
+                    .iter()
+                    .filter(|(c, _)| c != column)
+                    .map(|(c, v)| (*c, v.to_string()))
+                    .collect();
+                cells.push((*column, value.to_string()));
+                RawRow {
+                    line: 2,
+                    columns: cells
+                        .iter()
+                        .map(|(c, _)| c.to_string())
+                        .collect::<Vec<_>>()
+                        .into(),
+                    values: cells.iter().map(|(_, v)| v.clone()).collect(),
+                }
+            };
+            assert!(
+                parser.parse(&with(good)).is_ok(),
+                "{column}: {good:?} should be accepted: {:?}",
+                parser.parse(&with(good)).err()
+            );
+            if !bad.is_empty() {
+                let errs = parser.parse(&with(bad)).expect_err(column);
+                assert_eq!(fields(&errs), vec![*column], "{column}: {bad:?}");
+            }
+        }
+    }
+
     #[test]
     fn header_problems_are_reported_once_for_the_file() {
         let p = inquiry_parser();
