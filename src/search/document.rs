@@ -31,15 +31,17 @@ fn add_names<'a>(
         for tok in value.split(' ').filter(|t| !t.is_empty()) {
             let k = cache.get(tok);
             doc.add_text(nf.normalized, &k.normalized);
-            for code in &k.phonetic {
-                doc.add_text(nf.phonetic, code);
+            if let Some(field) = nf.phonetic {
+                for code in &k.phonetic {
+                    doc.add_text(field, code);
+                }
             }
             for s in k.skeletons() {
                 doc.add_text(nf.skeleton, s);
             }
             count += 1;
         }
-        if (2..=4).contains(&count) {
+        if nf.joined && (2..=4).contains(&count) {
             let joined: String = value.split(' ').collect();
             doc.add_text(nf.normalized, &joined);
             for sk in skeleton_variants(&joined) {

@@ -19,6 +19,8 @@ mod rank;
 mod schema;
 mod summary;
 
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -28,8 +30,8 @@ use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::Value;
 use tantivy::{
-    DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Score, SegmentReader,
-    TantivyDocument, Term,
+    DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Score, Searcher,
+    SegmentReader, TantivyDocument, Term,
 };
 
 use crate::names::{KeyCache, SharedKeyCache};
@@ -138,11 +140,13 @@ const CANDIDATES: usize = 200;
 const MIN_SCORE: f32 = 0.2;
 /// Memory for the indexing threads together.
 const WRITER_MEMORY: usize = 256 << 20;
+/// Bytes per compressed block of stored summaries (tantivy's default is 16 KiB).
+const DOCSTORE_BLOCKSIZE: usize = 4096;
 /// Distinct name parts whose keys the searcher keeps.
 const KEY_CACHE_CAPACITY: usize = 200_000;
 /// Changes with anything that changes what is indexed; an index of another format
 /// is rebuilt.
-const FORMAT: &str = "famlink-search/1";
+const FORMAT: &str = "famlink-search/2";
 
 fn payload(through: u64) -> String {
     format!("{FORMAT} through={through}")
@@ -196,7 +200,12 @@ impl SearchIndex {
             Some(i) => i,
             None => Index::builder()
                 .schema(schema)
-                .settings(IndexSettings::default())
+                .settings(IndexSettings {
+                    // The ranker reads a couple of hundred summaries per search, at
+                    // random: small blocks make each read cheap.
+                    docstore_blocksize: DOCSTORE_BLOCKSIZE,
+                    ..IndexSettings::default()
+                })
                 .create_in_dir(dir)?,
         };
         let reader = index
@@ -236,6 +245,8 @@ impl SearchIndex {
             reader: self.reader.clone(),
             indexed_through: Arc::clone(&self.indexed_through),
             keys: KeyCache::new(),
+            committed: Some(self.reader.searcher()),
+            put_keys: HashSet::new(),
         })
     }
 
@@ -307,6 +318,11 @@ impl SearchIndex {
         Ok(self.reader.searcher().num_docs())
     }
 
+    /// Segments of the index as of the last commit (a diagnostic: fewer is faster).
+    pub fn num_segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
     /// Bytes of the index files.
     pub fn size_on_disk(&self) -> u64 {
         std::fs::read_dir(&self.dir)
@@ -362,16 +378,36 @@ pub struct IndexWriterSession {
     reader: IndexReader,
     indexed_through: Arc<AtomicU64>,
     keys: KeyCache,
+    /// The index as committed when the session began, to know whether a key is
+    /// there already; `None` after [`clear`](Self::clear).
+    committed: Option<Searcher>,
+    /// Hashes of the keys put in this session.
+    put_keys: HashSet<u64>,
 }
 
 impl IndexWriterSession {
     /// Adds a record, replacing any document with the same key.
+    ///
+    /// The delete is only issued when the key may be in the index (committed
+    /// before, or put earlier in this session): each delete costs tantivy about a
+    /// kilobyte until the commit, which a bulk load of a million new records cannot
+    /// afford.
     pub fn put(&mut self, record: &Record) -> Result<(), SearchError> {
         let summary = Summary::from_record(record);
         let doc = document::build(&self.fields, &summary, &mut self.keys);
         let key = document::key_text(summary.kind, &summary.agency, &summary.record_id);
-        self.writer
-            .delete_term(Term::from_field_text(self.fields.key, &key));
+        let term = Term::from_field_text(self.fields.key, &key);
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        let put_before = !self.put_keys.insert(hasher.finish());
+        // doc_freq counts deleted documents too: at worst a useless delete.
+        let committed = match &self.committed {
+            Some(searcher) => searcher.doc_freq(&term)? > 0,
+            None => false,
+        };
+        if put_before || committed {
+            self.writer.delete_term(term);
+        }
         self.writer.add_document(doc)?;
         Ok(())
     }
@@ -384,9 +420,12 @@ impl IndexWriterSession {
         Ok(())
     }
 
-    /// Deletes every document (before a rebuild).
+    /// Deletes every document, for a rebuild. Call it before any `put` of the
+    /// session.
     pub fn clear(&mut self) -> Result<(), SearchError> {
         self.writer.delete_all_documents()?;
+        self.committed = None;
+        self.put_keys.clear();
         Ok(())
     }
 

@@ -61,10 +61,12 @@ fn name_clauses(
                 Box::new(BoostQuery::new(Box::new(fq), weight)),
             ));
         }
-        for code in &k.phonetic {
-            // One- and two-letter Metaphone codes match half the index.
-            if code.len() >= 3 {
-                out.push((Occur::Should, term_query(nf.phonetic, code, weight)));
+        if let Some(field) = nf.phonetic {
+            for code in &k.phonetic {
+                // One- and two-letter Metaphone codes match half the index.
+                if code.len() >= 3 {
+                    out.push((Occur::Should, term_query(field, code, weight)));
+                }
             }
         }
         for s in k.skeletons() {
@@ -74,7 +76,8 @@ fn name_clauses(
     // Compound names written apart in the query and together in the record
     // ("abd al rahman" / "abdalrahman"): adjacent tokens run together.
     let n = q.tokens.len();
-    for len in 2..=3.min(n) {
+    let longest = if nf.joined { 3.min(n) } else { 0 };
+    for len in 2..=longest {
         for start in 0..=(n - len) {
             let joined: String = q.tokens[start..start + len]
                 .iter()

@@ -7,11 +7,18 @@ use tantivy::schema::{
 
 /// A family of name fields: the tokens, their phonetic codes and their skeletons
 /// are kept apart so that each has its own term statistics.
+///
+/// Only the child's own names carry phonetic codes and compound forms. Parents'
+/// names and places are secondary criteria: their tokens and skeletons (with fuzzy
+/// terms at query time) find the candidates, the ranker compares them fully, and a
+/// quarter of the terms of a record are saved.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NameFields {
     pub normalized: Field,
-    pub phonetic: Field,
+    pub phonetic: Option<Field>,
     pub skeleton: Field,
+    /// Whether multi-token values are also indexed run together.
+    pub joined: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +47,11 @@ pub(crate) struct Fields {
 
 pub(crate) const RESTRICTED: &str = "1";
 
-fn name_fields(builder: &mut tantivy::schema::SchemaBuilder, prefix: &str) -> NameFields {
+fn name_fields(
+    builder: &mut tantivy::schema::SchemaBuilder,
+    prefix: &str,
+    full: bool,
+) -> NameFields {
     // One value is one term (the raw tokenizer); term frequencies let a record with
     // a name in two places weigh a little more.
     let opts = TextOptions::default().set_indexing_options(
@@ -50,8 +61,9 @@ fn name_fields(builder: &mut tantivy::schema::SchemaBuilder, prefix: &str) -> Na
     );
     NameFields {
         normalized: builder.add_text_field(&format!("{prefix}_n"), opts.clone()),
-        phonetic: builder.add_text_field(&format!("{prefix}_p"), opts.clone()),
+        phonetic: full.then(|| builder.add_text_field(&format!("{prefix}_p"), opts.clone())),
         skeleton: builder.add_text_field(&format!("{prefix}_s"), opts),
+        joined: full,
     }
 }
 
@@ -61,11 +73,11 @@ pub(crate) fn build() -> (Schema, Fields) {
     let kind = b.add_text_field("kind", STRING);
     let agency = b.add_text_field("agency", STRING);
     let restricted = b.add_text_field("restricted", STRING);
-    let own = name_fields(&mut b, "own");
-    let father = name_fields(&mut b, "father");
-    let mother = name_fields(&mut b, "mother");
-    let relative = name_fields(&mut b, "relative");
-    let place = name_fields(&mut b, "place");
+    let own = name_fields(&mut b, "own", true);
+    let father = name_fields(&mut b, "father", false);
+    let mother = name_fields(&mut b, "mother", false);
+    let relative = name_fields(&mut b, "relative", false);
+    let place = name_fields(&mut b, "place", false);
     let country = b.add_text_field("country", STRING);
     let sex = b.add_text_field("sex", STRING);
     let sex_fast = b.add_u64_field("sex_fast", NumericOptions::default().set_fast());
