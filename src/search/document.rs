@@ -5,7 +5,7 @@ use tantivy::TantivyDocument;
 use crate::names::{skeleton_variants, KeyCache, MIN_SKELETON_LEN};
 use crate::record::{RecordKey, RecordKind};
 
-use super::schema::{Fields, NameFields, RESTRICTED};
+use super::schema::{pack_facts, Fields, NameFields, RESTRICTED};
 use super::summary::{sex_code, Summary};
 
 /// The text of the key term: `kind:agency/record_id`. Agencies cannot contain `/`
@@ -70,7 +70,10 @@ pub(crate) fn build(f: &Fields, s: &Summary, cache: &mut KeyCache) -> TantivyDoc
         doc.add_text(f.country, c);
     }
     doc.add_text(f.sex, s.sex.code());
-    doc.add_u64(f.sex_fast, u64::from(sex_code(s.sex)));
+    doc.add_u64(
+        f.facts,
+        pack_facts(sex_code(s.sex), s.birth.map(|y| (y.min, y.max))),
+    );
     if let Some(y) = s.birth {
         doc.add_i64(f.birth_min, i64::from(y.min));
         doc.add_i64(f.birth_max, i64::from(y.max));

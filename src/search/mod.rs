@@ -141,12 +141,12 @@ const MIN_SCORE: f32 = 0.2;
 /// Memory for the indexing threads together.
 const WRITER_MEMORY: usize = 256 << 20;
 /// Bytes per compressed block of stored summaries (tantivy's default is 16 KiB).
-const DOCSTORE_BLOCKSIZE: usize = 4096;
+const DOCSTORE_BLOCKSIZE: usize = 2048;
 /// Distinct name parts whose keys the searcher keeps.
 const KEY_CACHE_CAPACITY: usize = 200_000;
 /// Changes with anything that changes what is indexed; an index of another format
 /// is rebuilt.
-const FORMAT: &str = "famlink-search/2";
+const FORMAT: &str = "famlink-search/3";
 
 fn payload(through: u64) -> String {
     format!("{FORMAT} through={through}")
@@ -267,20 +267,17 @@ impl SearchIndex {
         let pool = CANDIDATES.max(limit.saturating_mul(4));
         let searcher = self.reader.searcher();
         let candidates: Vec<(Score, DocAddress)> = if p.years.is_some() || p.sex.is_some() {
-            let years = p.years.map(|y| (i64::from(y.min), i64::from(y.max)));
-            let sex = query::sex_fast_code(&p);
+            let years = p.years.map(|y| (y.min, y.max));
+            let sex = query::sex_code_of(&p);
             let collector = TopDocs::with_limit(pool).tweak_score(move |seg: &SegmentReader| {
-                let ff = seg.fast_fields();
-                let bmin = ff.i64("birth_min").ok();
-                let bmax = ff.i64("birth_max").ok();
-                let sexes = ff.u64("sex_fast").ok();
+                let facts = seg
+                    .fast_fields()
+                    .u64("facts")
+                    .ok()
+                    .map(|c| c.first_or_default_col(0));
                 move |doc, score: Score| {
-                    let birth = match (&bmin, &bmax) {
-                        (Some(a), Some(b)) => a.first(doc).zip(b.first(doc)),
-                        _ => None,
-                    };
-                    let s = sexes.as_ref().and_then(|c| c.first(doc));
-                    score * query::candidate_factor(years, sex, birth, s)
+                    let v = facts.as_ref().map_or(0, |c| c.get_val(doc));
+                    score * query::candidate_factor(years, sex, v)
                 }
             });
             searcher.search(&*query, &collector)?
@@ -288,7 +285,7 @@ impl SearchIndex {
             searcher.search(&*query, &TopDocs::with_limit(pool).order_by_score())?
         };
 
-        let mut hits = Vec::with_capacity(candidates.len());
+        let mut ranked: Vec<(f32, Summary)> = Vec::with_capacity(candidates.len());
         for (_, addr) in candidates {
             let doc: TantivyDocument = searcher.doc(addr)?;
             let bytes = doc
@@ -299,18 +296,26 @@ impl SearchIndex {
             if !p.may_see(&s) || p.kind.is_some_and(|k| k != s.kind) {
                 continue;
             }
-            let (score, reasons) = rank::score(&p, &s, &self.keys);
+            let (score, _) = rank::score(&p, &s, &self.keys, false);
             if score >= MIN_SCORE {
-                hits.push(SearchHit {
-                    key: s.key(),
-                    score,
-                    reasons,
-                });
+                ranked.push((score, s));
             }
         }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.key.cmp(&b.key)));
-        hits.truncate(limit);
-        Ok(hits)
+        ranked.sort_by(|(sa, a), (sb, b)| {
+            sb.total_cmp(sa).then_with(|| {
+                (a.kind, &a.agency, &a.record_id).cmp(&(b.kind, &b.agency, &b.record_id))
+            })
+        });
+        ranked.truncate(limit);
+        // Reasons only for the hits returned.
+        Ok(ranked
+            .into_iter()
+            .map(|(score, s)| SearchHit {
+                key: s.key(),
+                score,
+                reasons: rank::score(&p, &s, &self.keys, true).1,
+            })
+            .collect())
     }
 
     /// Records in the index as of the last commit.

@@ -12,7 +12,7 @@ use tantivy::Term;
 use crate::names::skeleton_variants;
 
 use super::rank::{Prepared, QueryName};
-use super::schema::{Fields, NameFields, RESTRICTED};
+use super::schema::{unpack_facts, Fields, NameFields, RESTRICTED};
 use super::summary::sex_code;
 
 fn term(field: Field, text: &str) -> Term {
@@ -167,12 +167,8 @@ pub(crate) fn candidate_query(f: &Fields, p: &Prepared) -> Option<Box<dyn Query>
 
 /// The factor by which the birth years and sex of a candidate scale its text score,
 /// so that the candidates kept for ranking already lean to the right age.
-pub(crate) fn candidate_factor(
-    p_years: Option<(i64, i64)>,
-    p_sex: Option<u64>,
-    birth: Option<(i64, i64)>,
-    sex: Option<u64>,
-) -> f32 {
+pub(crate) fn candidate_factor(p_years: Option<(i32, i32)>, p_sex: Option<u8>, facts: u64) -> f32 {
+    let (sex, birth) = unpack_facts(facts);
     let mut f = 1.0;
     if let Some((qmin, qmax)) = p_years {
         f *= match birth {
@@ -195,14 +191,14 @@ pub(crate) fn candidate_factor(
             None => 0.7,
         };
     }
-    if let (Some(q), Some(r)) = (p_sex, sex) {
-        if r != 0 && r != q {
+    if let Some(q) = p_sex {
+        if sex != 0 && sex != q {
             f *= 0.8;
         }
     }
     f
 }
 
-pub(crate) fn sex_fast_code(p: &Prepared) -> Option<u64> {
-    p.sex.map(|s| u64::from(sex_code(s)))
+pub(crate) fn sex_code_of(p: &Prepared) -> Option<u8> {
+    p.sex.map(sex_code)
 }

@@ -36,9 +36,11 @@ pub(crate) struct Fields {
     pub relative: NameFields,
     pub place: NameFields,
     pub country: Field,
-    /// "M", "F" or "U"; also a fast u64 (0 U, 1 M, 2 F) for candidate scoring.
+    /// "M", "F" or "U".
     pub sex: Field,
-    pub sex_fast: Field,
+    /// Sex and birth years packed in one dense fast u64 (see [`pack_facts`]): the
+    /// candidate collector reads it for every matching document.
+    pub facts: Field,
     pub birth_min: Field,
     pub birth_max: Field,
     /// The compact summary the ranker reads (see `summary`).
@@ -80,7 +82,7 @@ pub(crate) fn build() -> (Schema, Fields) {
     let place = name_fields(&mut b, "place", false);
     let country = b.add_text_field("country", STRING);
     let sex = b.add_text_field("sex", STRING);
-    let sex_fast = b.add_u64_field("sex_fast", NumericOptions::default().set_fast());
+    let facts = b.add_u64_field("facts", NumericOptions::default().set_fast());
     let year = NumericOptions::default().set_fast().set_indexed();
     let birth_min = b.add_i64_field("birth_min", year.clone());
     let birth_max = b.add_i64_field("birth_max", year);
@@ -97,10 +99,46 @@ pub(crate) fn build() -> (Schema, Fields) {
         place,
         country,
         sex,
-        sex_fast,
+        facts,
         birth_min,
         birth_max,
         summary,
     };
     (b.build(), fields)
+}
+
+/// Years are stored as offsets from this year, in 12 bits.
+const YEAR_BASE: i32 = 1800;
+const YEAR_MASK: u64 = 0xfff;
+
+/// Packs a record's sex code (0 U, 1 M, 2 F) and birth years into one u64.
+pub(crate) fn pack_facts(sex_code: u8, birth: Option<(i32, i32)>) -> u64 {
+    let mut v = u64::from(sex_code & 3);
+    if let Some((min, max)) = birth {
+        let off = |y: i32| ((y - YEAR_BASE).clamp(0, YEAR_MASK as i32)) as u64;
+        v |= 1 << 2 | off(min) << 3 | off(max) << 15;
+    }
+    v
+}
+
+/// The sex code and birth years of [`pack_facts`].
+pub(crate) fn unpack_facts(v: u64) -> (u8, Option<(i32, i32)>) {
+    let sex = (v & 3) as u8;
+    if v & 4 == 0 {
+        return (sex, None);
+    }
+    let year = |shift: u32| ((v >> shift) & YEAR_MASK) as i32 + YEAR_BASE;
+    (sex, Some((year(3), year(15))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_round_trip() {
+        for (sex, birth) in [(0, None), (2, Some((2012, 2013))), (1, Some((1900, 2100)))] {
+            assert_eq!(unpack_facts(pack_facts(sex, birth)), (sex, birth));
+        }
+    }
 }
