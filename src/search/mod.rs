@@ -146,7 +146,7 @@ const DOCSTORE_BLOCKSIZE: usize = 2048;
 const KEY_CACHE_CAPACITY: usize = 200_000;
 /// Changes with anything that changes what is indexed; an index of another format
 /// is rebuilt.
-const FORMAT: &str = "famlink-search/3";
+const FORMAT: &str = "famlink-search/4";
 
 fn payload(through: u64) -> String {
     format!("{FORMAT} through={through}")

@@ -2,7 +2,6 @@
 
 use tantivy::schema::{
     BytesOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
-    STRING,
 };
 
 /// A family of name fields: the tokens, their phonetic codes and their skeletons
@@ -59,7 +58,8 @@ fn name_fields(
     let opts = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer("raw")
-            .set_index_option(IndexRecordOption::WithFreqs),
+            .set_index_option(IndexRecordOption::WithFreqs)
+            .set_fieldnorms(false),
     );
     NameFields {
         normalized: builder.add_text_field(&format!("{prefix}_n"), opts.clone()),
@@ -69,19 +69,30 @@ fn name_fields(
     }
 }
 
+/// A keyword: one value, one term, no frequencies, no field norms (a million
+/// records would pay a byte each per field for lengths nobody uses).
+fn keyword() -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false),
+    )
+}
+
 pub(crate) fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let key = b.add_text_field("key", STRING);
-    let kind = b.add_text_field("kind", STRING);
-    let agency = b.add_text_field("agency", STRING);
-    let restricted = b.add_text_field("restricted", STRING);
+    let key = b.add_text_field("key", keyword());
+    let kind = b.add_text_field("kind", keyword());
+    let agency = b.add_text_field("agency", keyword());
+    let restricted = b.add_text_field("restricted", keyword());
     let own = name_fields(&mut b, "own", true);
     let father = name_fields(&mut b, "father", false);
     let mother = name_fields(&mut b, "mother", false);
     let relative = name_fields(&mut b, "relative", false);
     let place = name_fields(&mut b, "place", false);
-    let country = b.add_text_field("country", STRING);
-    let sex = b.add_text_field("sex", STRING);
+    let country = b.add_text_field("country", keyword());
+    let sex = b.add_text_field("sex", keyword());
     let facts = b.add_u64_field("facts", NumericOptions::default().set_fast());
     let year = NumericOptions::default().set_fast().set_indexed();
     let birth_min = b.add_i64_field("birth_min", year.clone());
