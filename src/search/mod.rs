@@ -9,9 +9,15 @@
 //! A search runs in two steps. A broad, cheap tantivy query over normalized tokens,
 //! fuzzy terms, phonetic codes and consonant skeletons proposes a few hundred
 //! candidates (birth years and sex only tilt that choice: ages are guessed). Then
-//! [`rank`](self) scores each candidate against the query on names, parents, place,
-//! birth years and sex, and returns the best with short reasons. The only hard
-//! filters are the kind of record and the consent rule.
+//! famlink's own ranker scores each candidate against the query on names (token by
+//! token, in any order, Jaro–Winkler lifted by shared phonetic codes and skeletons),
+//! parents, place, birth years and sex, and returns the best, with scores in [0, 1]
+//! and short reasons. The only hard filters are the kind of record and the consent
+//! rule.
+//!
+//! Sizes measured on a 2-core machine (see `tests/search_bench.rs`): a million
+//! records index in about 8 s into about 110 MiB, and a search takes a few
+//! milliseconds.
 
 mod document;
 mod query;
