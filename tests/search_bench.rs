@@ -28,8 +28,8 @@ const SYLLABLES: [&str; 64] = [
     "nko",
 ];
 
-fn word(rng: &mut ChaCha8Rng) -> String {
-    let n = rng.random_range(2..=3);
+fn word(rng: &mut ChaCha8Rng, most: usize) -> String {
+    let n = rng.random_range(2..=most);
     let mut w = String::new();
     for _ in 0..n {
         w.push_str(SYLLABLES[rng.random_range(0..SYLLABLES.len())]);
@@ -39,8 +39,8 @@ fn word(rng: &mut ChaCha8Rng) -> String {
     std::iter::once(first).chain(c).collect()
 }
 
-fn pool(rng: &mut ChaCha8Rng, n: usize) -> Vec<String> {
-    let mut v: Vec<String> = (0..n).map(|_| word(rng)).collect();
+fn pool(rng: &mut ChaCha8Rng, n: usize, most_syllables: usize) -> Vec<String> {
+    let mut v: Vec<String> = (0..n).map(|_| word(rng, most_syllables)).collect();
     v.sort();
     v.dedup();
     // Shuffle so that the skewed pick does not favour early syllables.
@@ -212,10 +212,10 @@ fn index_and_search_a_million_records() {
     let today = NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let pools = Pools {
-        boys: pool(&mut rng, 1500),
-        girls: pool(&mut rng, 1500),
-        families: pool(&mut rng, 3000),
-        places: pool(&mut rng, 800),
+        boys: pool(&mut rng, 1500, 3),
+        girls: pool(&mut rng, 1500, 3),
+        families: pool(&mut rng, 3000, 4),
+        places: pool(&mut rng, 800, 3),
     };
     let mut targets = Vec::with_capacity(n_queries);
     let every = (n / n_queries).max(1);

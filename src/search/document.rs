@@ -41,7 +41,7 @@ fn add_names<'a>(
             }
             count += 1;
         }
-        if nf.joined && (2..=4).contains(&count) {
+        if nf.full && (2..=4).contains(&count) {
             let joined: String = value.split(' ').collect();
             doc.add_text(nf.normalized, &joined);
             for sk in skeleton_variants(&joined) {

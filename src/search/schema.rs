@@ -16,8 +16,9 @@ pub(crate) struct NameFields {
     pub normalized: Field,
     pub phonetic: Option<Field>,
     pub skeleton: Field,
-    /// Whether multi-token values are also indexed run together.
-    pub joined: bool,
+    /// The child's own names: phonetic codes, multi-token values also indexed run
+    /// together, and a wider fuzzy match for long names.
+    pub full: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +66,7 @@ fn name_fields(
         normalized: builder.add_text_field(&format!("{prefix}_n"), opts.clone()),
         phonetic: full.then(|| builder.add_text_field(&format!("{prefix}_p"), opts.clone())),
         skeleton: builder.add_text_field(&format!("{prefix}_s"), opts),
-        joined: full,
+        full,
     }
 }
 
