@@ -4,7 +4,8 @@
 //! `cargo test --release --test search_bench -- --ignored --nocapture`
 //! (`FAMLINK_BENCH_RECORDS` and `FAMLINK_BENCH_QUERIES` change the sizes).
 //!
-//! The records are synthetic, generated in-process from a few hundred syllables,
+//! The records are synthetic, generated in-process from 64 syllables (a few
+//! thousand distinct names),
 //! with a skewed name distribution so that the most common given name is carried
 //! by about one child in twenty, as in real caseloads. Only counts and timings are
 //! printed, never names.
