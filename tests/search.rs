@@ -641,3 +641,54 @@ fn compound_names_written_apart_or_together() {
     assert_eq!(top(&index, &by_name("Abdul Kadir Nur")), "ABDUL");
     assert_eq!(top(&index, &by_name("عبد الرحمن حسن")), "ABD");
 }
+
+#[test]
+fn duplicates_after_clear_and_indexes_of_another_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = build(dir.path(), &variants(), 3);
+    let mut w = index.writer().unwrap();
+    w.clear().unwrap();
+    let r = &variants()[0];
+    w.put(r).unwrap();
+    w.put(r).unwrap();
+    w.commit(4).unwrap();
+    assert_eq!(index.num_records().unwrap(), 1);
+    assert_eq!(ids(&index.search(&by_name("Mukhammed")).unwrap()), ["MUKH"]);
+    drop(index);
+
+    // An index written by something else (an older famlink): rebuilt empty, and
+    // indexed_through says so.
+    let other = tempfile::tempdir().unwrap();
+    {
+        let mut b = tantivy::schema::Schema::builder();
+        let f = b.add_text_field("title", tantivy::schema::TEXT);
+        let idx = tantivy::Index::create_in_dir(other.path(), b.build()).unwrap();
+        let mut w: tantivy::IndexWriter = idx.writer(15_000_000).unwrap();
+        w.add_document(tantivy::doc!(f => "x")).unwrap();
+        let mut c = w.prepare_commit().unwrap();
+        c.set_payload("42");
+        c.commit().unwrap();
+    }
+    let index = SearchIndex::open(other.path()).unwrap();
+    assert_eq!(index.indexed_through(), 0);
+    assert_eq!(index.num_records().unwrap(), 0);
+    let index = build(other.path(), &variants(), 8);
+    assert_eq!(top(&index, &by_name("Mukhammed Karimov")), "MUKH");
+}
+
+#[test]
+fn the_index_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<SearchIndex>();
+    let dir = tempfile::tempdir().unwrap();
+    let index = std::sync::Arc::new(build(dir.path(), &variants(), 1));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let index = std::sync::Arc::clone(&index);
+            std::thread::spawn(move || top(&index, &by_name("Oleksandr Kovalenko")))
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), "ALEK");
+    }
+}

@@ -5,7 +5,7 @@ use tantivy::TantivyDocument;
 use crate::names::{skeleton_variants, KeyCache, MIN_SKELETON_LEN};
 use crate::record::{RecordKey, RecordKind};
 
-use super::schema::{Fields, NameFields, RESTRICTED};
+use super::schema::{pack_facts, Fields, NameFields, RESTRICTED};
 use super::summary::{sex_code, Summary};
 
 /// The text of the key term: `kind:agency/record_id`. Agencies cannot contain `/`
@@ -31,15 +31,17 @@ fn add_names<'a>(
         for tok in value.split(' ').filter(|t| !t.is_empty()) {
             let k = cache.get(tok);
             doc.add_text(nf.normalized, &k.normalized);
-            for code in &k.phonetic {
-                doc.add_text(nf.phonetic, code);
+            if let Some(field) = nf.phonetic {
+                for code in &k.phonetic {
+                    doc.add_text(field, code);
+                }
             }
             for s in k.skeletons() {
                 doc.add_text(nf.skeleton, s);
             }
             count += 1;
         }
-        if (2..=4).contains(&count) {
+        if nf.full && (2..=4).contains(&count) {
             let joined: String = value.split(' ').collect();
             doc.add_text(nf.normalized, &joined);
             for sk in skeleton_variants(&joined) {
@@ -68,7 +70,10 @@ pub(crate) fn build(f: &Fields, s: &Summary, cache: &mut KeyCache) -> TantivyDoc
         doc.add_text(f.country, c);
     }
     doc.add_text(f.sex, s.sex.code());
-    doc.add_u64(f.sex_fast, u64::from(sex_code(s.sex)));
+    doc.add_u64(
+        f.facts,
+        pack_facts(sex_code(s.sex), s.birth.map(|y| (y.min, y.max))),
+    );
     if let Some(y) = s.birth {
         doc.add_i64(f.birth_min, i64::from(y.min));
         doc.add_i64(f.birth_max, i64::from(y.max));

@@ -12,7 +12,7 @@ use tantivy::Term;
 use crate::names::skeleton_variants;
 
 use super::rank::{Prepared, QueryName};
-use super::schema::{Fields, NameFields, RESTRICTED};
+use super::schema::{unpack_facts, Fields, NameFields, RESTRICTED};
 use super::summary::sex_code;
 
 fn term(field: Field, text: &str) -> Term {
@@ -32,13 +32,14 @@ fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
 }
 
 /// Edit distance allowed for a token: none for short tokens (too many neighbours),
-/// one for most names. Vowel and doubling differences of longer names are caught by
-/// the skeleton and the phonetic codes, which are far cheaper than distance 2.
-fn fuzzy_distance(len: usize) -> u8 {
-    if len >= 4 {
-        1
-    } else {
-        0
+/// one for most names, two for long names of the child. Vowel and doubling
+/// differences are caught by the skeleton and the phonetic codes, which are far
+/// cheaper than a wider fuzzy match.
+fn fuzzy_distance(len: usize, own: bool) -> u8 {
+    match len {
+        0..=3 => 0,
+        10.. if own => 2,
+        _ => 1,
     }
 }
 
@@ -48,23 +49,24 @@ fn name_clauses(
     nf: NameFields,
     q: &QueryName,
     weight: f32,
-    fuzzy: bool,
 ) {
     for k in &q.tokens {
         let tok = k.normalized.as_str();
         out.push((Occur::Should, term_query(nf.normalized, tok, 2.0 * weight)));
-        let d = fuzzy_distance(tok.len());
-        if fuzzy && d > 0 {
+        let d = fuzzy_distance(tok.len(), nf.full);
+        if d > 0 {
             let fq = FuzzyTermQuery::new(term(nf.normalized, tok), d, true);
             out.push((
                 Occur::Should,
                 Box::new(BoostQuery::new(Box::new(fq), weight)),
             ));
         }
-        for code in &k.phonetic {
-            // One- and two-letter Metaphone codes match half the index.
-            if code.len() >= 3 {
-                out.push((Occur::Should, term_query(nf.phonetic, code, weight)));
+        if let Some(field) = nf.phonetic {
+            for code in &k.phonetic {
+                // One- and two-letter Metaphone codes match half the index.
+                if code.len() >= 3 {
+                    out.push((Occur::Should, term_query(field, code, weight)));
+                }
             }
         }
         for s in k.skeletons() {
@@ -74,7 +76,8 @@ fn name_clauses(
     // Compound names written apart in the query and together in the record
     // ("abd al rahman" / "abdalrahman"): adjacent tokens run together.
     let n = q.tokens.len();
-    for len in 2..=3.min(n) {
+    let longest = if nf.full { 3.min(n) } else { 0 };
+    for len in 2..=longest {
         for start in 0..=(n - len) {
             let joined: String = q.tokens[start..start + len]
                 .iter()
@@ -104,11 +107,11 @@ pub(crate) const YEAR_SLACK: i32 = 3;
 pub(crate) fn candidate_query(f: &Fields, p: &Prepared) -> Option<Box<dyn Query>> {
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if let Some(q) = &p.name {
-        name_clauses(&mut should, f.own, q, W_NAME, true);
+        name_clauses(&mut should, f.own, q, W_NAME);
     }
     for (q, nf) in [(&p.father, f.father), (&p.mother, f.mother)] {
         let Some(q) = q else { continue };
-        name_clauses(&mut should, nf, q, W_PARENT, true);
+        name_clauses(&mut should, nf, q, W_PARENT);
         // Inquiries by other relatives: the exact tokens only.
         for k in &q.tokens {
             should.push((
@@ -118,7 +121,7 @@ pub(crate) fn candidate_query(f: &Fields, p: &Prepared) -> Option<Box<dyn Query>
         }
     }
     if let Some(q) = &p.place {
-        name_clauses(&mut should, f.place, q, W_PLACE, true);
+        name_clauses(&mut should, f.place, q, W_PLACE);
         for c in &p.place_countries {
             should.push((Occur::Should, term_query(f.country, c, W_PLACE)));
         }
@@ -164,12 +167,8 @@ pub(crate) fn candidate_query(f: &Fields, p: &Prepared) -> Option<Box<dyn Query>
 
 /// The factor by which the birth years and sex of a candidate scale its text score,
 /// so that the candidates kept for ranking already lean to the right age.
-pub(crate) fn candidate_factor(
-    p_years: Option<(i64, i64)>,
-    p_sex: Option<u64>,
-    birth: Option<(i64, i64)>,
-    sex: Option<u64>,
-) -> f32 {
+pub(crate) fn candidate_factor(p_years: Option<(i32, i32)>, p_sex: Option<u8>, facts: u64) -> f32 {
+    let (sex, birth) = unpack_facts(facts);
     let mut f = 1.0;
     if let Some((qmin, qmax)) = p_years {
         f *= match birth {
@@ -192,14 +191,14 @@ pub(crate) fn candidate_factor(
             None => 0.7,
         };
     }
-    if let (Some(q), Some(r)) = (p_sex, sex) {
-        if r != 0 && r != q {
+    if let Some(q) = p_sex {
+        if sex != 0 && sex != q {
             f *= 0.8;
         }
     }
     f
 }
 
-pub(crate) fn sex_fast_code(p: &Prepared) -> Option<u64> {
-    p.sex.map(|s| u64::from(sex_code(s)))
+pub(crate) fn sex_code_of(p: &Prepared) -> Option<u8> {
+    p.sex.map(sex_code)
 }

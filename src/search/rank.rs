@@ -150,7 +150,7 @@ pub(crate) fn token_similarity(q: &NameKeys, r: &NameKeys) -> (f32, Via) {
             best = (score, via);
         }
     };
-    if a.len() >= 4 && b.len() >= 4 && osa_distance(a, b) == 1 {
+    if jw >= 0.8 && a.len() >= 4 && b.len() >= 4 && osa_distance(a, b) == 1 {
         lift(0.9_f32.max(jw), Via::Typo);
     }
     // How many keys the two share, weak keys counting half.
@@ -242,7 +242,8 @@ fn match_group(
     label: &str,
     q: &QueryName,
     record: &[Candidate],
-    joined_alternatives: &[String],
+    joined_alternatives: impl FnOnce() -> Vec<String>,
+    explain: bool,
 ) -> Option<GroupMatch> {
     let own_count = record.iter().filter(|c| c.own).count();
     if own_count == 0 {
@@ -291,6 +292,7 @@ fn match_group(
     let mut score = (matched_sum + 0.4 * missing as f32) / n as f32 * (0.9 + 0.1 * coverage);
     let mut reasons: Vec<String> = pairs
         .iter()
+        .filter(|_| explain)
         .map(|&(i, j, _, via)| {
             let (qn, rc) = (&q.tokens[i].normalized, &record[j]);
             let who = if rc.label.is_empty() {
@@ -314,10 +316,12 @@ fn match_group(
     // compare the names run together.
     // Only when tokens were left over: otherwise the tokens tell it better.
     let leftovers = pairs.len() < n || matched_own < own_count;
-    for alt in joined_alternatives
-        .iter()
-        .filter(|a| leftovers && !a.is_empty())
-    {
+    let alternatives = if leftovers {
+        joined_alternatives()
+    } else {
+        Vec::new()
+    };
+    for alt in alternatives.iter().filter(|a| !a.is_empty()) {
         let mut s = if *alt == q.joined {
             1.0
         } else {
@@ -333,7 +337,10 @@ fn match_group(
         }
         if s >= 0.85 && s * 0.97 > score {
             score = s * 0.97;
-            reasons = vec![format!("{label}: {alt} ~ {} (joined)", q.joined)];
+            reasons.clear();
+            if explain {
+                reasons.push(format!("{label}: {alt} ~ {} (joined)", q.joined));
+            }
         }
     }
     Some(GroupMatch {
@@ -364,16 +371,36 @@ const W_PLACE: f32 = 0.10;
 const W_BIRTH: f32 = 0.20;
 const W_SEX: f32 = 0.08;
 
+/// The weighted mean under construction, and the reasons if asked for.
+struct Tally {
+    total: f32,
+    weights: f32,
+    reasons: Option<Vec<String>>,
+}
+
+impl Tally {
+    fn add(&mut self, w: f32, score: f32, why: impl FnOnce() -> Vec<String>) {
+        self.total += w * score;
+        self.weights += w;
+        if let Some(r) = &mut self.reasons {
+            r.extend(why());
+        }
+    }
+}
+
 /// Scores one record against the query: a weighted mean over the criteria the
-/// query gives, in [0, 1].
-pub(crate) fn score(p: &Prepared, s: &Summary, cache: &SharedKeyCache) -> (f32, Vec<String>) {
-    let mut total = 0.0_f32;
-    let mut weights = 0.0_f32;
-    let mut reasons = Vec::new();
-    let mut add = |w: f32, score: f32, why: Vec<String>| {
-        total += w * score;
-        weights += w;
-        reasons.extend(why);
+/// query gives, in [0, 1]. Reasons are written only when `explain` is set (for the
+/// hits returned, not for every candidate).
+pub(crate) fn score(
+    p: &Prepared,
+    s: &Summary,
+    cache: &SharedKeyCache,
+    explain: bool,
+) -> (f32, Vec<String>) {
+    let mut t = Tally {
+        total: 0.0,
+        weights: 0.0,
+        reasons: explain.then(Vec::new),
     };
 
     if let Some(q) = &p.name {
@@ -382,18 +409,21 @@ pub(crate) fn score(p: &Prepared, s: &Summary, cache: &SharedKeyCache) -> (f32, 
         // Where the child's second name is its father's given name (Somali,
         // Ethiopian, Arabic naming), the father's name carries it.
         collect_tokens(&mut record, &s.father, 0.85, false, "father's", cache);
-        let own: Vec<&str> = s.own.iter().map(String::as_str).collect();
-        let mut alts = Vec::new();
-        if own.len() >= 2 {
-            alts.push(joined(&own));
-            let mut swapped = own.clone();
-            swapped.swap(0, 1);
-            alts.push(joined(&swapped));
-        }
-        alts.extend(own.iter().filter(|v| v.contains(' ')).map(|v| joined(&[v])));
-        match match_group("name", q, &record, &alts) {
-            Some(m) => add(W_NAME, m.score, m.reasons),
-            None => add(W_NAME, 0.3, vec!["name: not recorded".into()]),
+        let alts = || {
+            let own: Vec<&str> = s.own.iter().map(String::as_str).collect();
+            let mut alts = Vec::new();
+            if own.len() >= 2 {
+                alts.push(joined(&own));
+                let mut swapped = own.clone();
+                swapped.swap(0, 1);
+                alts.push(joined(&swapped));
+            }
+            alts.extend(own.iter().filter(|v| v.contains(' ')).map(|v| joined(&[v])));
+            alts
+        };
+        match match_group("name", q, &record, alts, explain) {
+            Some(m) => t.add(W_NAME, m.score, || m.reasons),
+            None => t.add(W_NAME, 0.3, || vec!["name: not recorded".into()]),
         }
     }
 
@@ -409,10 +439,10 @@ pub(crate) fn score(p: &Prepared, s: &Summary, cache: &SharedKeyCache) -> (f32, 
             // often shares the family name.
             collect_tokens(&mut record, &s.relative, 0.8, true, "relative", cache);
         }
-        let alts: Vec<String> = values.iter().map(|v| joined(&[v])).collect();
-        match match_group(label, q, &record, &alts) {
-            Some(m) => add(W_PARENT, m.score, m.reasons),
-            None => add(W_PARENT, 0.4, Vec::new()),
+        let alts = || values.iter().map(|v| joined(&[v])).collect();
+        match match_group(label, q, &record, alts, explain) {
+            Some(m) => t.add(W_PARENT, m.score, || m.reasons),
+            None => t.add(W_PARENT, 0.4, Vec::new),
         }
     }
 
@@ -423,20 +453,18 @@ pub(crate) fn score(p: &Prepared, s: &Summary, cache: &SharedKeyCache) -> (f32, 
             .country
             .as_ref()
             .is_some_and(|c| p.place_countries.contains(c));
-        let alts: Vec<String> = s.places.iter().map(|v| joined(&[v])).collect();
-        let m = match_group("place", q, &record, &alts);
+        let alts = || s.places.iter().map(|v| joined(&[v])).collect();
+        let m = match_group("place", q, &record, alts, explain);
         match (m, country_hit) {
-            (Some(m), false) => add(W_PLACE, m.score, m.reasons),
-            (Some(m), true) if m.score >= 0.9 => add(W_PLACE, m.score, m.reasons),
-            (_, true) => add(
-                W_PLACE,
-                0.9,
+            (Some(m), false) => t.add(W_PLACE, m.score, || m.reasons),
+            (Some(m), true) if m.score >= 0.9 => t.add(W_PLACE, m.score, || m.reasons),
+            (_, true) => t.add(W_PLACE, 0.9, || {
                 vec![format!(
                     "place: country {}",
                     s.country.as_deref().unwrap_or("")
-                )],
-            ),
-            (None, false) => add(W_PLACE, 0.4, Vec::new()),
+                )]
+            }),
+            (None, false) => t.add(W_PLACE, 0.4, Vec::new),
         }
     }
 
@@ -444,29 +472,31 @@ pub(crate) fn score(p: &Prepared, s: &Summary, cache: &SharedKeyCache) -> (f32, 
         match s.birth {
             Some(r) => {
                 let gap = years.gap(&r);
-                let why = if gap == 0 {
-                    format!("born: {}", show_years(r))
-                } else {
-                    format!("born: {} ({gap} y off)", show_years(r))
-                };
-                add(W_BIRTH, birth_score(gap), vec![why]);
+                t.add(W_BIRTH, birth_score(gap), || {
+                    vec![if gap == 0 {
+                        format!("born: {}", show_years(r))
+                    } else {
+                        format!("born: {} ({gap} y off)", show_years(r))
+                    }]
+                });
             }
-            None => add(W_BIRTH, 0.5, Vec::new()),
+            None => t.add(W_BIRTH, 0.5, Vec::new),
         }
     }
 
     if let Some(sex) = p.sex {
         match s.sex {
-            Sex::Unknown => add(W_SEX, 0.6, Vec::new()),
-            r if r == sex => add(W_SEX, 1.0, vec![format!("sex: {}", r.code())]),
-            r => add(W_SEX, 0.0, vec![format!("sex: {} differs", r.code())]),
+            Sex::Unknown => t.add(W_SEX, 0.6, Vec::new),
+            r if r == sex => t.add(W_SEX, 1.0, || vec![format!("sex: {}", r.code())]),
+            r => t.add(W_SEX, 0.0, || vec![format!("sex: {} differs", r.code())]),
         }
     }
 
-    if weights == 0.0 {
+    let reasons = t.reasons.unwrap_or_default();
+    if t.weights == 0.0 {
         return (0.0, reasons);
     }
-    ((total / weights).clamp(0.0, 1.0), reasons)
+    ((t.total / t.weights).clamp(0.0, 1.0), reasons)
 }
 
 fn show_years(r: YearRange) -> String {

@@ -2,16 +2,23 @@
 
 use tantivy::schema::{
     BytesOptions, Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
-    STRING,
 };
 
 /// A family of name fields: the tokens, their phonetic codes and their skeletons
 /// are kept apart so that each has its own term statistics.
+///
+/// Only the child's own names carry phonetic codes and compound forms. Parents'
+/// names and places are secondary criteria: their tokens and skeletons (with fuzzy
+/// terms at query time) find the candidates, the ranker compares them fully, and a
+/// quarter of the terms of a record are saved.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NameFields {
     pub normalized: Field,
-    pub phonetic: Field,
+    pub phonetic: Option<Field>,
     pub skeleton: Field,
+    /// The child's own names: phonetic codes, multi-token values also indexed run
+    /// together, and a wider fuzzy match for long names.
+    pub full: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -29,9 +36,11 @@ pub(crate) struct Fields {
     pub relative: NameFields,
     pub place: NameFields,
     pub country: Field,
-    /// "M", "F" or "U"; also a fast u64 (0 U, 1 M, 2 F) for candidate scoring.
+    /// "M", "F" or "U".
     pub sex: Field,
-    pub sex_fast: Field,
+    /// Sex and birth years packed in one dense fast u64 (see [`pack_facts`]): the
+    /// candidate collector reads it for every matching document.
+    pub facts: Field,
     pub birth_min: Field,
     pub birth_max: Field,
     /// The compact summary the ranker reads (see `summary`).
@@ -40,35 +49,52 @@ pub(crate) struct Fields {
 
 pub(crate) const RESTRICTED: &str = "1";
 
-fn name_fields(builder: &mut tantivy::schema::SchemaBuilder, prefix: &str) -> NameFields {
+fn name_fields(
+    builder: &mut tantivy::schema::SchemaBuilder,
+    prefix: &str,
+    full: bool,
+) -> NameFields {
     // One value is one term (the raw tokenizer); term frequencies let a record with
     // a name in two places weigh a little more.
     let opts = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer("raw")
-            .set_index_option(IndexRecordOption::WithFreqs),
+            .set_index_option(IndexRecordOption::WithFreqs)
+            .set_fieldnorms(false),
     );
     NameFields {
         normalized: builder.add_text_field(&format!("{prefix}_n"), opts.clone()),
-        phonetic: builder.add_text_field(&format!("{prefix}_p"), opts.clone()),
+        phonetic: full.then(|| builder.add_text_field(&format!("{prefix}_p"), opts.clone())),
         skeleton: builder.add_text_field(&format!("{prefix}_s"), opts),
+        full,
     }
+}
+
+/// A keyword: one value, one term, no frequencies, no field norms (a million
+/// records would pay a byte each per field for lengths nobody uses).
+fn keyword() -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false),
+    )
 }
 
 pub(crate) fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let key = b.add_text_field("key", STRING);
-    let kind = b.add_text_field("kind", STRING);
-    let agency = b.add_text_field("agency", STRING);
-    let restricted = b.add_text_field("restricted", STRING);
-    let own = name_fields(&mut b, "own");
-    let father = name_fields(&mut b, "father");
-    let mother = name_fields(&mut b, "mother");
-    let relative = name_fields(&mut b, "relative");
-    let place = name_fields(&mut b, "place");
-    let country = b.add_text_field("country", STRING);
-    let sex = b.add_text_field("sex", STRING);
-    let sex_fast = b.add_u64_field("sex_fast", NumericOptions::default().set_fast());
+    let key = b.add_text_field("key", keyword());
+    let kind = b.add_text_field("kind", keyword());
+    let agency = b.add_text_field("agency", keyword());
+    let restricted = b.add_text_field("restricted", keyword());
+    let own = name_fields(&mut b, "own", true);
+    let father = name_fields(&mut b, "father", false);
+    let mother = name_fields(&mut b, "mother", false);
+    let relative = name_fields(&mut b, "relative", false);
+    let place = name_fields(&mut b, "place", false);
+    let country = b.add_text_field("country", keyword());
+    let sex = b.add_text_field("sex", keyword());
+    let facts = b.add_u64_field("facts", NumericOptions::default().set_fast());
     let year = NumericOptions::default().set_fast().set_indexed();
     let birth_min = b.add_i64_field("birth_min", year.clone());
     let birth_max = b.add_i64_field("birth_max", year);
@@ -85,10 +111,46 @@ pub(crate) fn build() -> (Schema, Fields) {
         place,
         country,
         sex,
-        sex_fast,
+        facts,
         birth_min,
         birth_max,
         summary,
     };
     (b.build(), fields)
+}
+
+/// Years are stored as offsets from this year, in 12 bits.
+const YEAR_BASE: i32 = 1800;
+const YEAR_MASK: u64 = 0xfff;
+
+/// Packs a record's sex code (0 U, 1 M, 2 F) and birth years into one u64.
+pub(crate) fn pack_facts(sex_code: u8, birth: Option<(i32, i32)>) -> u64 {
+    let mut v = u64::from(sex_code & 3);
+    if let Some((min, max)) = birth {
+        let off = |y: i32| ((y - YEAR_BASE).clamp(0, YEAR_MASK as i32)) as u64;
+        v |= 1 << 2 | off(min) << 3 | off(max) << 15;
+    }
+    v
+}
+
+/// The sex code and birth years of [`pack_facts`].
+pub(crate) fn unpack_facts(v: u64) -> (u8, Option<(i32, i32)>) {
+    let sex = (v & 3) as u8;
+    if v & 4 == 0 {
+        return (sex, None);
+    }
+    let year = |shift: u32| ((v >> shift) & YEAR_MASK) as i32 + YEAR_BASE;
+    (sex, Some((year(3), year(15))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_round_trip() {
+        for (sex, birth) in [(0, None), (2, Some((2012, 2013))), (1, Some((1900, 2100)))] {
+            assert_eq!(unpack_facts(pack_facts(sex, birth)), (sex, birth));
+        }
+    }
 }
