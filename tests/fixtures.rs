@@ -74,3 +74,26 @@ fn fixtures_sample_rows_all_parse() {
         assert!(rows > 0);
     }
 }
+
+/// A timing run at scale, not part of the suite:
+///
+/// ```sh
+/// FAMLINK_FIXTURES_LARGE=1000000,200000,/tmp/fixtures cargo test --release --test fixtures -- --ignored
+/// ```
+#[test]
+#[ignore]
+fn fixtures_large_run() {
+    let spec = std::env::var("FAMLINK_FIXTURES_LARGE").unwrap_or_default();
+    let parts: Vec<&str> = spec.split(',').collect();
+    let [children, inquiries, out] = parts[..] else {
+        panic!("set FAMLINK_FIXTURES_LARGE=CHILDREN,INQUIRIES,OUT_DIR");
+    };
+    let spec = FixtureSpec {
+        seed: 1,
+        children: children.parse().unwrap(),
+        inquiries: inquiries.parse().unwrap(),
+    };
+    let started = std::time::Instant::now();
+    let summary = generate(&spec, Path::new(out)).unwrap();
+    println!("{summary:?} in {:?}", started.elapsed());
+}
