@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::import::{self, ImportError, ImportOptions, ImportReport, Input, Progress};
 use crate::record::RecordKey;
-use crate::search::{SearchError, SearchHit, SearchIndex, SearchQuery};
+use crate::search::{IndexWriterSession, SearchError, SearchHit, SearchIndex, SearchQuery};
 use crate::store::{HistoryEntry, Store, StoreError, StoreStats, StoredRecord};
 
 pub const DATABASE_FILE: &str = "famlink.sqlite";
@@ -22,6 +22,9 @@ pub const SEARCH_DIR: &str = "search";
 /// Records indexed between two index commits when catching up, so that a long
 /// catch-up that is interrupted does not start again from nothing.
 const CATCH_UP_COMMIT_EVERY: u64 = 250_000;
+
+/// How long an import waits for another process to release the index writer.
+const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -112,7 +115,16 @@ impl Registry {
             store,
             index,
         };
-        registry.catch_up(progress)?;
+        match registry.catch_up(progress) {
+            // Another process (an import) holds the index writer and will bring the
+            // index up to date itself; reading meanwhile is safe, only a moment behind.
+            Err(RegistryError::Search(SearchError::WriterBusy)) => {
+                tracing::info!("index writer busy in another process; not catching up now");
+            }
+            other => {
+                other?;
+            }
+        }
         Ok(registry)
     }
 
@@ -133,30 +145,56 @@ impl Registry {
     /// rebuilt whole.
     pub fn catch_up(&mut self, progress: &mut dyn FnMut(CatchUp)) -> Result<u64, RegistryError> {
         let target = self.store.last_seq()?;
+        // What this process last saw; another process may have indexed more since,
+        // which taking the writer tells.
+        if self.index.indexed_through() == target {
+            return Ok(0);
+        }
+        let writer = self.index.writer()?;
         let from = self.index.indexed_through();
         if from > target {
+            drop(writer);
             return self.reindex(progress);
         }
         if from == target {
             return Ok(0);
         }
-        self.index_from(from, target, false, progress)
+        self.index_from(writer, from, target, false, progress)
+    }
+
+    /// Catches up, waiting for the index writer while another process holds it (a
+    /// command that opened the registry and is catching up itself). What was
+    /// stored is safe either way; this only decides whether this call indexes it.
+    fn catch_up_waiting(&mut self, patience: std::time::Duration) -> Result<u64, RegistryError> {
+        let start = std::time::Instant::now();
+        loop {
+            match self.catch_up(&mut |_| {}) {
+                Err(RegistryError::Search(SearchError::WriterBusy))
+                    if start.elapsed() < patience =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Rebuilds the index from the store.
     pub fn reindex(&mut self, progress: &mut dyn FnMut(CatchUp)) -> Result<u64, RegistryError> {
+        let writer = self.index.writer()?;
         let target = self.store.last_seq()?;
-        self.index_from(0, target, true, progress)
+        self.index_from(writer, 0, target, true, progress)
     }
 
     fn index_from(
         &mut self,
+        writer: IndexWriterSession,
         from: u64,
         target: u64,
         clear: bool,
         progress: &mut dyn FnMut(CatchUp),
     ) -> Result<u64, RegistryError> {
-        let mut writer = Some(self.index.writer()?);
+        let mut writer = Some(writer);
         if clear {
             writer.as_mut().expect("just made").clear()?;
         }
@@ -221,7 +259,7 @@ impl Registry {
             Some(opts.kind.as_str()),
             Some(&detail),
         )?;
-        self.catch_up(&mut |_| {})?;
+        self.catch_up_waiting(WRITER_WAIT)?;
         Ok(report)
     }
 

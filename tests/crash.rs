@@ -144,3 +144,29 @@ fn a_batched_import_killed_midway_keeps_whole_batches_and_the_index_catches_up()
     let hits = ws.search(&["--name", "Given3 Family3"]);
     assert_eq!(hits[0].0, "ag1/B3");
 }
+
+#[test]
+fn searching_while_another_process_imports_works() {
+    let ws = Workspace::new();
+    let small = ws.write(
+        "small.csv",
+        &format!("{CHILD_HEADER}\nS1,ag1,Amina,Yusuf,,F,2015,,,,,,,,,,,,yes\n"),
+    );
+    assert!(ws.import("child", &small, &[]).status.success());
+    let file = big_children_csv(&ws, "W");
+    let mut child = spawn_import(&ws, &file, &["--skip-invalid", "--batch-size", "500"]);
+    // While batches commit and the importer indexes them, a search from another
+    // process still answers from the index it finds.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while try_children_in_store(&ws).unwrap_or(0) < 2000 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let hits = ws.search(&["--name", "Amina Yusuf"]);
+    assert_eq!(hits[0].0, "ag1/S1");
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let stats = ws.stats();
+    assert_eq!(stats["children"], ROWS as u64 + 1);
+    assert_eq!(stats["indexed_records"], ROWS as u64 + 1);
+}

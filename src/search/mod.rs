@@ -234,7 +234,8 @@ impl SearchIndex {
     }
 
     /// Starts writing. Only one writer may exist at a time, in this process or
-    /// another: a second one gets [`SearchError::WriterBusy`].
+    /// another: a second one gets [`SearchError::WriterBusy`]. Once it has the
+    /// writer, [`indexed_through`](Self::indexed_through) is what is on disk.
     pub fn writer(&self) -> Result<IndexWriterSession, SearchError> {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -245,6 +246,12 @@ impl SearchIndex {
             Err(tantivy::TantivyError::LockFailure(..)) => return Err(SearchError::WriterBusy),
             Err(e) => return Err(e.into()),
         };
+        // Another process may have committed since this index was opened: see its
+        // documents (so `put` replaces rather than duplicates them) and its position.
+        self.reader.reload()?;
+        if let Some(seq) = parse_payload(self.index.load_metas()?.payload.as_deref()) {
+            self.indexed_through.store(seq, Ordering::Release);
+        }
         Ok(IndexWriterSession {
             writer,
             fields: self.fields,
