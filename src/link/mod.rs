@@ -1,0 +1,270 @@
+//! The general linkage engine: two CSV files (or one against itself), a rule file,
+//! and out come the pairs at or above the rules' match threshold with their
+//! probability.
+//!
+//! Pipeline: [`data`] reads and encodes the columns once; [`block`] makes candidate
+//! pairs from blocking keys (never all pairs); [`train`] learns the Fellegi–Sunter
+//! model without labels; [`score`] scores the candidates in parallel; [`eval`]
+//! measures pairs against known true pairs.
+
+pub mod block;
+pub mod data;
+pub mod eval;
+pub mod score;
+pub mod train;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::model::{probability, Model};
+use crate::rules::Rules;
+
+pub use block::{BlockCache, Blocks};
+pub use data::{DataError, Dataset};
+pub use eval::PairMetrics;
+pub use score::{Comparisons, Scorer};
+
+/// A pair at or above the threshold: record numbers (`a < b`; `a` left, `b` right
+/// when linking) and the match probability.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoredPair {
+    pub a: u32,
+    pub b: u32,
+    pub probability: f64,
+}
+
+/// What a prediction run did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PredictStats {
+    /// Distinct candidate pairs over all blocking rules.
+    pub candidate_pairs: u64,
+    /// Candidate pairs each rule added (pairs made by an earlier rule not counted).
+    pub per_rule: Vec<(String, u64)>,
+    pub pairs_kept: u64,
+}
+
+/// Scores every candidate pair of the prediction blocking rules; returns those at or
+/// above `threshold`, sorted by record numbers.
+pub fn predict(
+    rules: &Rules,
+    data: &Dataset,
+    model: &Model,
+    threshold: f64,
+    cache: &mut BlockCache,
+) -> (Vec<ScoredPair>, PredictStats) {
+    let cmp = Comparisons::new(rules, data);
+    let scorer = Scorer::new(&cmp, model, threshold);
+    let idx: Vec<usize> = rules.blocking.iter().map(|r| cache.get(r, data)).collect();
+    let cache = &*cache;
+    let mut out = Vec::new();
+    let mut stats = PredictStats::default();
+    for (r, rule) in rules.blocking.iter().enumerate() {
+        let blocks = cache.blocks(idx[r]);
+        let earlier: Vec<&Blocks> = idx[..r].iter().map(|&i| cache.blocks(i)).collect();
+        let (pairs, n) = blocks
+            .units()
+            .into_par_iter()
+            .fold(
+                || (Vec::new(), 0u64),
+                |(mut v, mut n), unit| {
+                    blocks.for_each_pair(unit, |a, b| {
+                        if block::made_by_earlier(&earlier, a, b) {
+                            return;
+                        }
+                        n += 1;
+                        if let Some(w) = scorer.score(a, b) {
+                            v.push(ScoredPair {
+                                a,
+                                b,
+                                probability: probability(w),
+                            });
+                        }
+                    });
+                    (v, n)
+                },
+            )
+            .reduce(
+                || (Vec::new(), 0u64),
+                |(mut v, n), (w, m)| {
+                    v.extend(w);
+                    (v, n + m)
+                },
+            );
+        stats.per_rule.push((rule.to_string(), n));
+        stats.candidate_pairs += n;
+        out.extend(pairs);
+    }
+    out.par_sort_unstable_by_key(|p| (p.a, p.b));
+    stats.pairs_kept = out.len() as u64;
+    (out, stats)
+}
+
+/// Writes `left_id,right_id,probability`.
+pub fn write_pairs(path: &Path, data: &Dataset, pairs: &[ScoredPair]) -> std::io::Result<()> {
+    let file = std::fs::File::create(path)?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+    w.write_record(["left_id", "right_id", "probability"])?;
+    let mut buf = String::new();
+    for p in pairs {
+        buf.clear();
+        use std::fmt::Write as _;
+        let _ = write!(buf, "{:.6}", p.probability);
+        w.write_record([
+            data.ids[p.a as usize].as_str(),
+            data.ids[p.b as usize].as_str(),
+            buf.as_str(),
+        ])?;
+    }
+    w.flush()?;
+    w.into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+        .flush()
+}
+
+/// Timings of the phases of [`run`], in seconds.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Timings {
+    pub load: f64,
+    pub train: f64,
+    pub predict: f64,
+    pub write: f64,
+}
+
+/// Everything `famlink link` does, as a library call.
+pub struct LinkRun {
+    pub data: Dataset,
+    pub model: Model,
+    pub pairs: Vec<ScoredPair>,
+    pub stats: PredictStats,
+    pub timings: Timings,
+    pub cache: BlockCache,
+}
+
+impl LinkRun {
+    /// The index in [`LinkRun::cache`] of a rule's blocks (built if not yet).
+    pub fn cache_index(&self, rule: &crate::rules::BlockingRule) -> usize {
+        self.cache.find(rule).expect("prediction rules are built")
+    }
+}
+
+/// Where a model comes from.
+pub enum ModelSource<'a> {
+    /// Learn it from the data.
+    Train,
+    /// Use a saved one (its comparisons must match the rules').
+    Load(&'a Path),
+}
+
+/// Reads the files, trains (or loads) the model, scores the candidates and writes
+/// the pairs to `out`.
+pub fn run(
+    rules: &Rules,
+    left: &Path,
+    right: Option<&Path>,
+    out: &Path,
+    model_source: ModelSource,
+) -> anyhow::Result<LinkRun> {
+    let t = Instant::now();
+    let data = Dataset::load(rules, left, right)?;
+    let mut timings = Timings {
+        load: t.elapsed().as_secs_f64(),
+        ..Timings::default()
+    };
+    let t = Instant::now();
+    let mut cache = BlockCache::default();
+    let model = match model_source {
+        ModelSource::Train => {
+            let cmp = Comparisons::new(rules, &data);
+            train::train(rules, &data, &cmp, &mut cache)
+        }
+        ModelSource::Load(p) => {
+            let m = Model::load(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            check_model(rules, &m).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            m
+        }
+    };
+    timings.train = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let (pairs, stats) = predict(rules, &data, &model, rules.match_threshold, &mut cache);
+    timings.predict = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    write_pairs(out, &data, &pairs).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    timings.write = t.elapsed().as_secs_f64();
+    Ok(LinkRun {
+        data,
+        model,
+        pairs,
+        stats,
+        timings,
+        cache,
+    })
+}
+
+/// A saved model fits the rules if it has the same comparisons with as many levels.
+pub fn check_model(rules: &Rules, model: &Model) -> Result<(), String> {
+    if model.comparisons.len() != rules.comparisons.len() {
+        return Err(format!(
+            "the model has {} comparisons, the rules {}",
+            model.comparisons.len(),
+            rules.comparisons.len()
+        ));
+    }
+    for (m, r) in model.comparisons.iter().zip(&rules.comparisons) {
+        if m.name != r.name || m.m.len() != r.levels.len() + 1 || m.u.len() != m.m.len() {
+            return Err(format!(
+                "comparison `{}` does not match the rules' `{}`",
+                m.name, r.name
+            ));
+        }
+    }
+    if !(model.prior > 0.0 && model.prior < 1.0) {
+        return Err("prior is not a probability".into());
+    }
+    Ok(())
+}
+
+/// Writes a short human summary of a run (no record values).
+pub fn summary(run: &LinkRun, mut w: impl Write) -> std::io::Result<()> {
+    let d = &run.data;
+    if d.dedupe {
+        writeln!(w, "records: {} (deduplication)", d.len())?;
+    } else {
+        writeln!(w, "records: {} left, {} right", d.n_left, d.n_right())?;
+    }
+    writeln!(
+        w,
+        "prior (λ): {:.3e}  ({:.0} expected matches of {} pairs)",
+        run.model.prior,
+        run.model.prior * d.total_pairs() as f64,
+        d.total_pairs()
+    )?;
+    for s in &run.model.sessions {
+        writeln!(
+            w,
+            "EM on {}: {} of {} pairs, {} iterations{}, match share {:.4}",
+            s.blocking,
+            s.pairs_used,
+            s.pairs_in_block,
+            s.iterations,
+            if s.converged { "" } else { " (not converged)" },
+            s.match_share
+        )?;
+    }
+    for (rule, n) in &run.stats.per_rule {
+        writeln!(w, "candidates from {rule}: {n}")?;
+    }
+    writeln!(
+        w,
+        "candidate pairs: {}, at or above threshold: {}",
+        run.stats.candidate_pairs, run.stats.pairs_kept
+    )?;
+    let t = &run.timings;
+    writeln!(
+        w,
+        "time: load {:.3}s, train {:.3}s, predict {:.3}s, write {:.3}s",
+        t.load, t.train, t.predict, t.write
+    )
+}
