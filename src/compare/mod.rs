@@ -45,6 +45,9 @@ pub enum Level {
     DateSwappedDayMonth,
     /// Both are numbers at most this far apart.
     NumericWithin(f64),
+    /// The two records hold this column's and the named column's values the other
+    /// way round (given name and surname swapped). Needs a [`Cross`].
+    SwappedWith(String),
 }
 
 impl Level {
@@ -60,6 +63,7 @@ impl Level {
             Level::DateWithinDays(d) => format!("date_within_days<={d}"),
             Level::DateSwappedDayMonth => "date_swapped_day_month".into(),
             Level::NumericWithin(x) => format!("numeric_within<={x}"),
+            Level::SwappedWith(c) => format!("swapped_with({c})"),
         }
     }
 
@@ -236,6 +240,14 @@ impl ValueSet {
     }
 }
 
+/// For a [`Level::SwappedWith`] level: the other column's values of the two records.
+#[derive(Debug, Clone, Copy)]
+pub struct Cross<'a> {
+    pub set: &'a ValueSet,
+    pub a: u32,
+    pub b: u32,
+}
+
 /// The levels of one comparison, applied to value ids of one [`ValueSet`].
 #[derive(Debug, Clone)]
 pub struct Comparator {
@@ -278,6 +290,18 @@ impl Comparator {
 
     /// The level of two different, present values.
     pub fn level_of_distinct(&self, set: &ValueSet, a: u32, b: u32) -> u8 {
+        self.level_of_distinct_cross(set, a, b, None)
+    }
+
+    /// The level of two different, present values, with the other column's values
+    /// for a swapped-columns level.
+    pub fn level_of_distinct_cross(
+        &self,
+        set: &ValueSet,
+        a: u32,
+        b: u32,
+        cross: Option<Cross>,
+    ) -> u8 {
         let (sa, sb) = (set.get(a), set.get(b));
         let mut jw: Option<f64> = None;
         let mut jaro: Option<f64> = None;
@@ -286,6 +310,12 @@ impl Comparator {
         for (i, level) in self.levels.iter().enumerate() {
             let pass = match *level {
                 Level::Exact => false, // the values differ
+                Level::SwappedWith(_) => cross.is_some_and(|x| {
+                    x.a != NO_VALUE
+                        && x.b != NO_VALUE
+                        && sa == x.set.get(x.b)
+                        && sb == x.set.get(x.a)
+                }),
                 Level::JaroWinkler(t) => {
                     *jw.get_or_insert_with(|| strsim::jaro_winkler(sa, sb)) >= t
                 }
@@ -451,6 +481,32 @@ mod tests {
         assert_eq!(c.compare_str("25", "27"), 1);
         assert_eq!(c.compare_str("25", "28"), 2);
         assert_eq!(c.compare_str("25", "x"), 2);
+    }
+
+    #[test]
+    fn swapped_columns() {
+        // given_name and surname of two records: (nathan, reid) and (reid, nathan).
+        let given = ValueSet::new(vec!["nathan".into(), "reid".into()], Needs::default());
+        let surname = ValueSet::new(vec!["reid".into(), "nathan".into()], Needs::default());
+        let c = cmp(vec![
+            Level::Exact,
+            Level::SwappedWith("surname".into()),
+            Level::JaroWinkler(0.9),
+        ]);
+        let swapped = Cross {
+            set: &surname,
+            a: 0,
+            b: 1,
+        };
+        assert_eq!(c.level_of_distinct_cross(&given, 0, 1, Some(swapped)), 1);
+        // Only one crossing agrees: not a swap.
+        let half = Cross {
+            set: &surname,
+            a: 0,
+            b: 0,
+        };
+        assert_eq!(c.level_of_distinct_cross(&given, 0, 1, Some(half)), 3);
+        assert_eq!(c.level_of_distinct(&given, 0, 1), 3);
     }
 
     #[test]

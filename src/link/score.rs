@@ -1,6 +1,6 @@
 //! Comparing and scoring pairs of encoded records.
 
-use crate::compare::{Comparator, Level, MISSING, NO_VALUE};
+use crate::compare::{Comparator, Cross, Level, MISSING, NO_VALUE};
 use crate::model::{pack, Model, TermFrequencies};
 use crate::rules::Rules;
 
@@ -10,6 +10,8 @@ use super::data::Dataset;
 pub struct Comparisons<'a> {
     data: &'a Dataset,
     items: Vec<(usize, Comparator)>,
+    /// The other column of each comparison's swapped level.
+    swaps: Vec<Option<usize>>,
 }
 
 impl<'a> Comparisons<'a> {
@@ -22,7 +24,16 @@ impl<'a> Comparisons<'a> {
                 (col, Comparator::new(c.levels.clone()))
             })
             .collect();
-        Comparisons { data, items }
+        let swaps = rules
+            .comparisons
+            .iter()
+            .map(|c| {
+                c.swap_column
+                    .as_ref()
+                    .map(|s| data.column(&s.value).expect("checked column"))
+            })
+            .collect();
+        Comparisons { data, items, swaps }
     }
 
     pub fn len(&self) -> usize {
@@ -44,9 +55,31 @@ impl<'a> Comparisons<'a> {
     /// Level of comparison `c` for records `a`, `b`.
     #[inline]
     pub fn level(&self, c: usize, a: u32, b: u32) -> u8 {
+        let col = &self.data.columns[self.items[c].0];
+        let (va, vb) = (col.ids[a as usize], col.ids[b as usize]);
+        if va == NO_VALUE || vb == NO_VALUE {
+            MISSING
+        } else if va == vb {
+            0
+        } else {
+            self.level_of_distinct(c, a, b)
+        }
+    }
+
+    /// Level of comparison `c` for records whose values are present and differ.
+    #[inline]
+    pub fn level_of_distinct(&self, c: usize, a: u32, b: u32) -> u8 {
         let (col, cmp) = &self.items[c];
         let col = &self.data.columns[*col];
-        cmp.level(&col.values, col.ids[a as usize], col.ids[b as usize])
+        let cross = self.swaps[c].map(|s| {
+            let other = &self.data.columns[s];
+            Cross {
+                set: &other.values,
+                a: other.ids[a as usize],
+                b: other.ids[b as usize],
+            }
+        });
+        cmp.level_of_distinct_cross(&col.values, col.ids[a as usize], col.ids[b as usize], cross)
     }
 
     /// The packed levels of the comparisons flagged in `active` (others missing).
@@ -154,9 +187,7 @@ impl<'a> Scorer<'a> {
         for &c in &pending[..n_pending] {
             let c = c as usize;
             let it = &self.items[c];
-            let col = &cols[it.col];
-            let cmp = self.cmp.comparator(c);
-            let l = cmp.level_of_distinct(&col.values, col.ids[a as usize], col.ids[b as usize]);
+            let l = self.cmp.level_of_distinct(c, a, b);
             known += it.w[l as usize] - it.w[it.w.len() - 1];
             headroom -= it.gain;
             if known + headroom < self.threshold {

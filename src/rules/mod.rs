@@ -98,6 +98,8 @@ impl fmt::Display for BlockingRule {
 pub struct ComparisonSpec {
     pub name: String,
     pub column: Located<String>,
+    /// The other column of a `swapped_with` level, if any.
+    pub swap_column: Option<Located<String>>,
     pub levels: Vec<Level>,
     /// Term-frequency adjustment of the exact level.
     pub tf_adjustment: bool,
@@ -230,8 +232,28 @@ impl Rules {
         for c in &raw.comparison {
             let rc = c.get_ref();
             let mut levels = Vec::new();
+            let mut swap_column: Option<Located<String>> = None;
             for l in rc.levels.get_ref() {
-                levels.push(parse_level(l.get_ref()).map_err(|m| at(l.span().start, m))?);
+                let level = parse_level(l.get_ref()).map_err(|m| at(l.span().start, m))?;
+                if let Level::SwappedWith(other) = &level {
+                    if swap_column.as_ref().is_some_and(|s| s.value != *other) {
+                        return Err(at(
+                            l.span().start,
+                            "a comparison can swap with one other column only".into(),
+                        ));
+                    }
+                    if *other == *rc.column.get_ref() {
+                        return Err(at(
+                            l.span().start,
+                            "swapped_with names the comparison's own column".into(),
+                        ));
+                    }
+                    swap_column = Some(Located {
+                        value: other.clone(),
+                        line: line_of(text, l.span().start),
+                    });
+                }
+                levels.push(level);
             }
             if levels.is_empty() {
                 return Err(at(
@@ -263,6 +285,7 @@ impl Rules {
             comparisons.push(ComparisonSpec {
                 name,
                 column,
+                swap_column,
                 levels,
                 tf_adjustment: rc.tf_adjustment,
                 line: line_of(text, c.span().start),
@@ -372,7 +395,10 @@ impl Rules {
     /// Every column the rules read, each once, in order of first mention.
     pub fn columns(&self) -> Vec<&str> {
         let mut out: Vec<&str> = vec![self.id_column.value.as_str()];
-        let compared = self.comparisons.iter().map(|c| c.column.value.as_str());
+        let compared = self.comparisons.iter().flat_map(|c| {
+            std::iter::once(c.column.value.as_str())
+                .chain(c.swap_column.as_ref().map(|s| s.value.as_str()))
+        });
         let blocked = self
             .blocking
             .iter()
@@ -405,6 +431,9 @@ impl Rules {
         for c in &self.comparisons {
             if !has(&c.column.value) {
                 return Err(missing(&c.column.value, c.column.line));
+            }
+            if let Some(s) = c.swap_column.as_ref().filter(|s| !has(&s.value)) {
+                return Err(missing(&s.value, s.line));
             }
         }
         for b in self.blocking.iter().chain(&self.training.em_blocking) {
@@ -504,7 +533,7 @@ fn parse_key(s: &str) -> Result<KeyPart, String> {
 }
 
 const LEVEL_KINDS: &str = "\"exact\", \"phonetic\", \"date_swapped_day_month\", \
-{ jaro_winkler = T }, { jaro = T }, { levenshtein = K }, { damerau_levenshtein = K }, \
+{ swapped_with = COLUMN }, { jaro_winkler = T }, { jaro = T }, { levenshtein = K }, { damerau_levenshtein = K }, \
 { date_within_days = D }, { numeric_within = X }";
 
 fn parse_level(v: &toml::Value) -> Result<Level, String> {
@@ -534,6 +563,10 @@ fn parse_level(v: &toml::Value) -> Result<Level, String> {
                 "levenshtein" => count(v).map(Level::Levenshtein),
                 "damerau_levenshtein" => count(v).map(Level::DamerauLevenshtein),
                 "date_within_days" => count(v).map(Level::DateWithinDays),
+                "swapped_with" => match v.as_str() {
+                    Some(c) if !c.trim().is_empty() => Ok(Level::SwappedWith(c.trim().to_string())),
+                    _ => Err("`swapped_with` needs a column name".into()),
+                },
                 "numeric_within" => match v.as_float().or(v.as_integer().map(|i| i as f64)) {
                     Some(x) if x >= 0.0 => Ok(Level::NumericWithin(x)),
                     _ => Err("`numeric_within` needs a non-negative number".into()),
