@@ -9,6 +9,8 @@
 //! analysed once (phonetic codes, parsed dates, numbers), so that comparing two records
 //! costs an index lookup and, for fuzzy levels, one string-distance computation.
 
+pub mod fast;
+
 use std::collections::HashMap;
 use std::fmt;
 
@@ -252,6 +254,8 @@ pub struct Cross<'a> {
 #[derive(Debug, Clone)]
 pub struct Comparator {
     levels: Vec<Level>,
+    /// Largest Levenshtein threshold among the levels: distances are computed up to it.
+    max_lev: usize,
 }
 
 impl Comparator {
@@ -259,7 +263,15 @@ impl Comparator {
     /// checks this for rule files).
     pub fn new(levels: Vec<Level>) -> Comparator {
         assert!(!levels.is_empty() && levels.len() <= MAX_LEVELS);
-        Comparator { levels }
+        let max_lev = levels
+            .iter()
+            .filter_map(|l| match l {
+                Level::Levenshtein(k) => Some(*k as usize),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        Comparator { levels, max_lev }
     }
 
     pub fn levels(&self) -> &[Level] {
@@ -306,7 +318,6 @@ impl Comparator {
         let mut jw: Option<f64> = None;
         let mut jaro: Option<f64> = None;
         let mut lev: Option<usize> = None;
-        let mut dl: Option<usize> = None;
         for (i, level) in self.levels.iter().enumerate() {
             let pass = match *level {
                 Level::Exact => false, // the values differ
@@ -316,18 +327,17 @@ impl Comparator {
                         && sa == x.set.get(x.b)
                         && sb == x.set.get(x.a)
                 }),
-                Level::JaroWinkler(t) => {
-                    *jw.get_or_insert_with(|| strsim::jaro_winkler(sa, sb)) >= t
-                }
-                Level::Jaro(t) => *jaro.get_or_insert_with(|| strsim::jaro(sa, sb)) >= t,
+                Level::JaroWinkler(t) => *jw.get_or_insert_with(|| fast::jaro_winkler(sa, sb)) >= t,
+                Level::Jaro(t) => *jaro.get_or_insert_with(|| fast::jaro(sa, sb)) >= t,
                 Level::Levenshtein(k) => {
                     length_gap(sa, sb) <= k as usize
-                        && *lev.get_or_insert_with(|| strsim::levenshtein(sa, sb)) <= k as usize
+                        && *lev
+                            .get_or_insert_with(|| fast::levenshtein_within(sa, sb, self.max_lev))
+                            <= k as usize
                 }
                 Level::DamerauLevenshtein(k) => {
                     length_gap(sa, sb) <= k as usize
-                        && *dl.get_or_insert_with(|| strsim::damerau_levenshtein(sa, sb))
-                            <= k as usize
+                        && fast::damerau_levenshtein_within(sa, sb, k as usize)
                 }
                 Level::Phonetic => {
                     let (pa, pb) = (set.phonetic[a as usize], set.phonetic[b as usize]);

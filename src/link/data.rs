@@ -142,6 +142,9 @@ pub struct Dataset {
     pub n_left: usize,
     pub dedupe: bool,
     pub columns: Vec<Column>,
+    /// The same value ids record by record (`rows[r * columns.len() + c]`), so that
+    /// comparing two records reads two cache lines rather than one per column.
+    pub rows: Vec<u32>,
 }
 
 impl Dataset {
@@ -151,6 +154,13 @@ impl Dataset {
 
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
+    }
+
+    /// The value ids of record `r`, one per column.
+    #[inline]
+    pub fn row(&self, r: u32) -> &[u32] {
+        let w = self.columns.len();
+        &self.rows[r as usize * w..(r as usize + 1) * w]
     }
 
     pub fn n_right(&self) -> usize {
@@ -217,7 +227,7 @@ impl Dataset {
         drop(interners);
 
         let dedupe = right.is_none();
-        let columns = value_columns
+        let columns: Vec<Column> = value_columns
             .iter()
             .zip(col_ids)
             .zip(strings)
@@ -244,11 +254,18 @@ impl Dataset {
                 }
             })
             .collect();
+        let mut rows = vec![NO_VALUE; ids.len() * columns.len()];
+        for (c, col) in columns.iter().enumerate() {
+            for (r, &v) in col.ids.iter().enumerate() {
+                rows[r * columns.len() + c] = v;
+            }
+        }
         Ok(Dataset {
             ids,
             n_left,
             dedupe,
             columns,
+            rows,
         })
     }
 }

@@ -55,8 +55,8 @@ impl<'a> Comparisons<'a> {
     /// Level of comparison `c` for records `a`, `b`.
     #[inline]
     pub fn level(&self, c: usize, a: u32, b: u32) -> u8 {
-        let col = &self.data.columns[self.items[c].0];
-        let (va, vb) = (col.ids[a as usize], col.ids[b as usize]);
+        let col = self.items[c].0;
+        let (va, vb) = (self.data.row(a)[col], self.data.row(b)[col]);
         if va == NO_VALUE || vb == NO_VALUE {
             MISSING
         } else if va == vb {
@@ -70,16 +70,13 @@ impl<'a> Comparisons<'a> {
     #[inline]
     pub fn level_of_distinct(&self, c: usize, a: u32, b: u32) -> u8 {
         let (col, cmp) = &self.items[c];
-        let col = &self.data.columns[*col];
-        let cross = self.swaps[c].map(|s| {
-            let other = &self.data.columns[s];
-            Cross {
-                set: &other.values,
-                a: other.ids[a as usize],
-                b: other.ids[b as usize],
-            }
+        let (ra, rb) = (self.data.row(a), self.data.row(b));
+        let cross = self.swaps[c].map(|s| Cross {
+            set: &self.data.columns[s].values,
+            a: ra[s],
+            b: rb[s],
         });
-        cmp.level_of_distinct_cross(&col.values, col.ids[a as usize], col.ids[b as usize], cross)
+        cmp.level_of_distinct_cross(&self.data.columns[*col].values, ra[*col], rb[*col], cross)
     }
 
     /// The packed levels of the comparisons flagged in `active` (others missing).
@@ -96,6 +93,8 @@ impl<'a> Comparisons<'a> {
 }
 
 struct Scored {
+    /// The comparison's index in the rules.
+    index: usize,
     col: usize,
     /// Weight per level (the last is "different").
     w: Vec<f64>,
@@ -137,6 +136,7 @@ impl<'a> Scorer<'a> {
                     .map(|x| x - different)
                     .fold(0.0, f64::max);
                 Scored {
+                    index: c,
                     col,
                     w,
                     tf,
@@ -144,7 +144,11 @@ impl<'a> Scorer<'a> {
                     exact_first,
                 }
             })
-            .collect();
+            .collect::<Vec<Scored>>();
+        // Fuzzy comparisons are computed in this order, those that can gain most
+        // first: if they find "different", the pair's bound falls fastest.
+        let mut items = items;
+        items.sort_by(|x, y| y.gain.total_cmp(&x.gain));
         Scorer {
             cmp,
             items,
@@ -156,14 +160,13 @@ impl<'a> Scorer<'a> {
     /// The match weight of a pair, or `None` if it is below the threshold.
     #[inline]
     pub fn score(&self, a: u32, b: u32) -> Option<f64> {
-        let cols = &self.cmp.data.columns;
+        let (ra, rb) = (self.cmp.data.row(a), self.cmp.data.row(b));
         let mut known = self.prior;
         let mut pending = [0u8; 16];
         let mut n_pending = 0;
         let mut headroom = 0.0;
-        for (c, it) in self.items.iter().enumerate() {
-            let ids = &cols[it.col].ids;
-            let (va, vb) = (ids[a as usize], ids[b as usize]);
+        for (k, it) in self.items.iter().enumerate() {
+            let (va, vb) = (ra[it.col], rb[it.col]);
             if va == NO_VALUE || vb == NO_VALUE {
                 continue;
             }
@@ -175,7 +178,7 @@ impl<'a> Scorer<'a> {
             } else {
                 known += it.w[it.w.len() - 1];
                 if it.gain > 0.0 {
-                    pending[n_pending] = c as u8;
+                    pending[n_pending] = k as u8;
                     n_pending += 1;
                     headroom += it.gain;
                 }
@@ -184,10 +187,9 @@ impl<'a> Scorer<'a> {
         if known + headroom < self.threshold {
             return None;
         }
-        for &c in &pending[..n_pending] {
-            let c = c as usize;
-            let it = &self.items[c];
-            let l = self.cmp.level_of_distinct(c, a, b);
+        for &k in &pending[..n_pending] {
+            let it = &self.items[k as usize];
+            let l = self.cmp.level_of_distinct(it.index, a, b);
             known += it.w[l as usize] - it.w[it.w.len() - 1];
             headroom -= it.gain;
             if known + headroom < self.threshold {
@@ -200,14 +202,13 @@ impl<'a> Scorer<'a> {
     /// The full match weight of a pair, with no threshold (for inspection and tests).
     pub fn weight(&self, a: u32, b: u32) -> f64 {
         let mut w = self.prior;
-        for (c, it) in self.items.iter().enumerate() {
-            let l = self.cmp.level(c, a, b);
+        for it in &self.items {
+            let l = self.cmp.level(it.index, a, b);
             if l == MISSING {
                 continue;
             }
-            let ids = &self.cmp.data.columns[it.col].ids;
             w += match (&it.tf, l) {
-                (Some(t), 0) if it.exact_first => t[ids[a as usize] as usize],
+                (Some(t), 0) if it.exact_first => t[self.cmp.data.row(a)[it.col] as usize],
                 _ => it.w[l as usize],
             };
         }
