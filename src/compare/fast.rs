@@ -204,7 +204,7 @@ mod tests {
     fn pairs(n: usize) -> Vec<(String, String)> {
         let mut rng = ChaCha8Rng::seed_from_u64(99);
         let alphabet = b"abcde 12";
-        let mut word = |rng: &mut ChaCha8Rng| -> String {
+        let word = |rng: &mut ChaCha8Rng| -> String {
             let len = rng.random_range(0..12);
             (0..len)
                 .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
