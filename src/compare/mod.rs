@@ -177,10 +177,70 @@ fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The characters of a short ASCII value: a bit per character (letters and digits
+/// each their own; others may share bits) and the length.
+#[derive(Debug, Clone, Copy, Default)]
+struct Shape {
+    mask: u64,
+    len: u8,
+    /// ASCII and at most 64 bytes: the bounds and fast paths apply.
+    fast: bool,
+}
+
+impl Shape {
+    fn of(s: &str) -> Shape {
+        if !s.is_ascii() || s.len() > 64 {
+            return Shape::default();
+        }
+        let mask = s.bytes().fold(0u64, |m, c| {
+            let bit = match c {
+                b'a'..=b'z' => c - b'a',
+                b'A'..=b'Z' => c - b'A' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                _ => 62 + (c & 1),
+            };
+            m | (1 << bit)
+        });
+        Shape {
+            mask,
+            len: s.len() as u8,
+            fast: true,
+        }
+    }
+}
+
+/// Distinct characters of each value the other lacks: every one needs an edit, and
+/// none can be a Jaro match. (Characters sharing a bit make these smaller, so the
+/// bounds stay valid.)
+#[inline]
+fn lacking(x: Shape, y: Shape) -> (usize, usize) {
+    (
+        (x.mask & !y.mask).count_ones() as usize,
+        (y.mask & !x.mask).count_ones() as usize,
+    )
+}
+
+/// An upper bound of the Jaro similarity of two values of these lengths, each lacking
+/// this many of the other's distinct characters.
+#[inline]
+fn jaro_bound(la: usize, lb: usize, da: usize, db: usize) -> f64 {
+    let m = la.saturating_sub(da).min(lb.saturating_sub(db));
+    if m == 0 {
+        return 0.0;
+    }
+    let m = m as f64;
+    (m / la as f64 + m / lb as f64 + 1.0) / 3.0
+}
+
+/// Tolerance for comparing a bound with a threshold in floating point.
+const BOUND_SLACK: f64 = 1e-9;
+
 /// The distinct values of one column and what each was analysed into.
 #[derive(Debug, Default)]
 pub struct ValueSet {
     strings: Vec<Box<str>>,
+    /// Per value: which characters it holds, for cheap bounds on string metrics.
+    shapes: Vec<Shape>,
     /// Double Metaphone primary and alternate codes, interned.
     phonetic: Vec<[u32; 2]>,
     dates: Vec<Option<Ymd>>,
@@ -190,8 +250,10 @@ pub struct ValueSet {
 impl ValueSet {
     /// Analyses `strings` (distinct, non-empty values) for the given needs.
     pub fn new(strings: Vec<Box<str>>, needs: Needs) -> ValueSet {
+        let shapes = strings.iter().map(|s| Shape::of(s)).collect();
         let mut set = ValueSet {
             strings,
+            shapes,
             ..ValueSet::default()
         };
         if needs.phonetic {
@@ -315,6 +377,27 @@ impl Comparator {
         cross: Option<Cross>,
     ) -> u8 {
         let (sa, sb) = (set.get(a), set.get(b));
+        let (xa, xb) = (set.shapes[a as usize], set.shapes[b as usize]);
+        let fast = xa.fast && xb.fast;
+        // Lower bound of edit distances, and an upper bound of Jaro, from the shapes.
+        let (da, db) = if fast { lacking(xa, xb) } else { (0, 0) };
+        let edits_at_least = da.max(db);
+        let jaro_ub = if fast {
+            jaro_bound(xa.len as usize, xb.len as usize, da, db)
+        } else {
+            1.0
+        };
+        let jw_ub = if jaro_ub > 0.7 {
+            let prefix = sa
+                .bytes()
+                .zip(sb.bytes())
+                .take(4)
+                .take_while(|(p, q)| p == q)
+                .count();
+            jaro_ub + 0.1 * prefix as f64 * (1.0 - jaro_ub)
+        } else {
+            jaro_ub
+        };
         let mut jw: Option<f64> = None;
         let mut jaro: Option<f64> = None;
         let mut lev: Option<usize> = None;
@@ -327,16 +410,24 @@ impl Comparator {
                         && sa == x.set.get(x.b)
                         && sb == x.set.get(x.a)
                 }),
-                Level::JaroWinkler(t) => *jw.get_or_insert_with(|| fast::jaro_winkler(sa, sb)) >= t,
-                Level::Jaro(t) => *jaro.get_or_insert_with(|| fast::jaro(sa, sb)) >= t,
+                Level::JaroWinkler(t) => {
+                    jw_ub + BOUND_SLACK >= t
+                        && *jw.get_or_insert_with(|| fast::jaro_winkler(sa, sb)) >= t
+                }
+                Level::Jaro(t) => {
+                    jaro_ub + BOUND_SLACK >= t
+                        && *jaro.get_or_insert_with(|| fast::jaro(sa, sb)) >= t
+                }
                 Level::Levenshtein(k) => {
-                    length_gap(sa, sb) <= k as usize
+                    edits_at_least <= k as usize
+                        && length_gap(sa, sb) <= k as usize
                         && *lev
                             .get_or_insert_with(|| fast::levenshtein_within(sa, sb, self.max_lev))
                             <= k as usize
                 }
                 Level::DamerauLevenshtein(k) => {
-                    length_gap(sa, sb) <= k as usize
+                    edits_at_least <= k as usize
+                        && length_gap(sa, sb) <= k as usize
                         && fast::damerau_levenshtein_within(sa, sb, k as usize)
                 }
                 Level::Phonetic => {
@@ -517,6 +608,58 @@ mod tests {
         };
         assert_eq!(c.level_of_distinct_cross(&given, 0, 1, Some(half)), 3);
         assert_eq!(c.level_of_distinct(&given, 0, 1), 3);
+    }
+
+    #[test]
+    fn bounds_never_change_a_level() {
+        // Levels computed through the shape bounds against the metrics themselves.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let alphabet = b"aeinrstlmb 0123";
+        let words: Vec<String> = (0..400)
+            .map(|_| {
+                let n = rng.random_range(1..10);
+                (0..n)
+                    .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+                    .collect()
+            })
+            .collect();
+        let c = cmp(vec![
+            Level::JaroWinkler(0.9),
+            Level::Jaro(0.8),
+            Level::JaroWinkler(0.7),
+            Level::Levenshtein(1),
+            Level::DamerauLevenshtein(2),
+            Level::Levenshtein(3),
+        ]);
+        let set = ValueSet::new(
+            words.iter().map(|w| w.as_str().into()).collect(),
+            Needs::default(),
+        );
+        for a in 0..words.len() as u32 {
+            for b in 0..words.len() as u32 {
+                if words[a as usize] == words[b as usize] {
+                    continue;
+                }
+                let (x, y) = (set.get(a), set.get(b));
+                let expected = if strsim::jaro_winkler(x, y) >= 0.9 {
+                    0
+                } else if strsim::jaro(x, y) >= 0.8 {
+                    1
+                } else if strsim::jaro_winkler(x, y) >= 0.7 {
+                    2
+                } else if strsim::levenshtein(x, y) <= 1 {
+                    3
+                } else if strsim::damerau_levenshtein(x, y) <= 2 {
+                    4
+                } else if strsim::levenshtein(x, y) <= 3 {
+                    5
+                } else {
+                    6
+                };
+                assert_eq!(c.level_of_distinct(&set, a, b), expected, "{x:?} {y:?}");
+            }
+        }
     }
 
     #[test]
