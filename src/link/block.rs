@@ -156,7 +156,7 @@ pub fn rule_keys(rule: &BlockingRule, data: &Dataset) -> Vec<u32> {
     let mut key: Option<Vec<u32>> = None;
     for part in &rule.parts {
         let col = &data.columns[data.column(&part.value.column).expect("checked column")];
-        let ids = match part.value.transform {
+        let ids = match &part.value.transform {
             KeyTransform::Value => col.ids.clone(),
             KeyTransform::Metaphone => {
                 let dm = DoubleMetaphone::default();
@@ -167,8 +167,12 @@ pub fn rule_keys(rule: &BlockingRule, data: &Dataset) -> Vec<u32> {
             }
             KeyTransform::Prefix(n) => derived(&col.ids, col.values.len(), |v| {
                 let s = col.values.get(v);
-                Some(s.chars().take(n).collect())
+                Some(s.chars().take(*n).collect())
             }),
+            KeyTransform::Unordered(other) => {
+                let o = &data.columns[data.column(other).expect("checked column")];
+                unordered(col, o)
+            }
         };
         key = Some(match key {
             None => ids,
@@ -197,6 +201,24 @@ fn derived(ids: &[u32], n_values: usize, code: impl Fn(u32) -> Option<String>) -
             } else {
                 codes[v as usize]
             }
+        })
+        .collect()
+}
+
+/// Interns each record's two values, in sorted order, into one key.
+fn unordered(x: &super::data::Column, y: &super::data::Column) -> Vec<u32> {
+    let mut interner: FastMap<(&str, &str), u32> = FastMap::default();
+    x.ids
+        .iter()
+        .zip(&y.ids)
+        .map(|(&a, &b)| {
+            if a == NO_VALUE || b == NO_VALUE {
+                return NO_VALUE;
+            }
+            let (p, q) = (x.values.get(a), y.values.get(b));
+            let k = if p <= q { (p, q) } else { (q, p) };
+            let n = interner.len() as u32;
+            *interner.entry(k).or_insert(n)
         })
         .collect()
 }

@@ -54,6 +54,9 @@ pub enum KeyTransform {
     Metaphone,
     /// The first N characters.
     Prefix(usize),
+    /// This column's and another's values as an unordered pair: equal for records
+    /// holding the two values either way round (given name and surname swapped).
+    Unordered(String),
 }
 
 /// One part of a blocking key: a column and how it is read.
@@ -65,10 +68,11 @@ pub struct KeyPart {
 
 impl fmt::Display for KeyPart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.transform {
+        match &self.transform {
             KeyTransform::Value => f.write_str(&self.column),
             KeyTransform::Metaphone => write!(f, "metaphone({})", self.column),
             KeyTransform::Prefix(n) => write!(f, "prefix({}, {n})", self.column),
+            KeyTransform::Unordered(o) => write!(f, "unordered({}, {o})", self.column),
         }
     }
 }
@@ -82,7 +86,13 @@ pub struct BlockingRule {
 
 impl BlockingRule {
     pub fn columns(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().map(|p| p.value.column.as_str())
+        self.parts.iter().flat_map(|p| {
+            let other = match &p.value.transform {
+                KeyTransform::Unordered(o) => Some(o.as_str()),
+                _ => None,
+            };
+            std::iter::once(p.value.column.as_str()).chain(other)
+        })
     }
 }
 
@@ -441,6 +451,11 @@ impl Rules {
                 if !has(&p.value.column) {
                     return Err(missing(&p.value.column, p.line));
                 }
+                if let KeyTransform::Unordered(o) = &p.value.transform {
+                    if !has(o) {
+                        return Err(missing(o, p.line));
+                    }
+                }
             }
         }
         Ok(())
@@ -487,7 +502,7 @@ fn parse_blocking(
     })
 }
 
-/// `column`, `metaphone(column)` or `prefix(column, N)`.
+/// `column`, `metaphone(column)`, `prefix(column, N)` or `unordered(column, other)`.
 fn parse_key(s: &str) -> Result<KeyPart, String> {
     let s = s.trim();
     let Some(open) = s.find('(') else {
@@ -518,14 +533,18 @@ fn parse_key(s: &str) -> Result<KeyPart, String> {
                 ))
             }
         },
-        ("metaphone" | "prefix", _) => {
+        ("unordered", 2) if !args[1].is_empty() && args[1] != args[0] => {
+            KeyTransform::Unordered(args[1].to_string())
+        }
+        ("metaphone" | "prefix" | "unordered", _) => {
             return Err(format!(
-                "blocking key `{s}`: expected metaphone(column) or prefix(column, N)"
+                "blocking key `{s}`: expected metaphone(column), prefix(column, N) or \
+                 unordered(column, other column)"
             ))
         }
         _ => {
             return Err(format!(
-                "blocking key `{s}`: unknown key function `{func}` (expected metaphone or prefix)"
+                "blocking key `{s}`: unknown key function `{func}` (expected metaphone, prefix or unordered)"
             ))
         }
     };
@@ -594,6 +613,9 @@ on = ["given_name", "surname"]
 [[blocking]]
 on = ["metaphone(surname)", "prefix(dob, 4)"]
 
+[[blocking]]
+on = ["unordered(given_name, surname)"]
+
 [[comparison]]
 column = "given_name"
 tf_adjustment = true
@@ -619,7 +641,7 @@ em_blocking = [["dob"], ["given_name"]]
         assert_eq!(r.comparisons.len(), 2);
         assert_eq!(r.comparisons[0].levels[1], Level::JaroWinkler(0.92));
         assert!(r.comparisons[0].tf_adjustment);
-        assert_eq!(r.comparisons[1].column.line, 17);
+        assert_eq!(r.comparisons[1].column.line, 20);
         assert_eq!(
             r.blocking[1].parts[0].value.transform,
             KeyTransform::Metaphone
@@ -627,6 +649,10 @@ em_blocking = [["dob"], ["given_name"]]
         assert_eq!(
             r.blocking[1].parts[1].value.transform,
             KeyTransform::Prefix(4)
+        );
+        assert_eq!(
+            r.blocking[2].parts[0].value.transform,
+            KeyTransform::Unordered("surname".into())
         );
         assert_eq!(r.training.u_sample_pairs, 1000);
         assert_eq!(r.training.em_blocking.len(), 2);
@@ -647,7 +673,7 @@ em_blocking = [["dob"], ["given_name"]]
     fn unknown_comparator_points_at_its_line() {
         let text = GOOD.replace("\"phonetic\"]", "\"soundex\"]");
         let e = parse(&text).unwrap_err();
-        assert_eq!(e.line, Some(14), "{e}");
+        assert_eq!(e.line, Some(17), "{e}");
         assert!(e.message.contains("unknown comparator `soundex`"), "{e}");
     }
 
@@ -655,12 +681,12 @@ em_blocking = [["dob"], ["given_name"]]
     fn unknown_key_and_bad_values_point_at_their_lines() {
         let text = GOOD.replace("tf_adjustment = true", "tf_adjustmnt = true");
         let e = parse(&text).unwrap_err();
-        assert_eq!(e.line, Some(13), "{e}");
+        assert_eq!(e.line, Some(16), "{e}");
         assert!(e.message.contains("tf_adjustmnt"), "{e}");
 
         let text = GOOD.replace("{ jaro_winkler = 0.92 }", "{ jaro_winkler = 1.5 }");
         let e = parse(&text).unwrap_err();
-        assert_eq!(e.line, Some(14), "{e}");
+        assert_eq!(e.line, Some(17), "{e}");
 
         let text = GOOD.replace("match_threshold = 0.5", "match_threshold = 1.5");
         assert_eq!(parse(&text).unwrap_err().line, Some(3));
@@ -671,7 +697,7 @@ em_blocking = [["dob"], ["given_name"]]
         assert!(e.message.contains("unknown key function `suffix`"), "{e}");
 
         let text = GOOD.replace("u_sample_pairs = 1000", "u_sample_pairs = 0");
-        assert_eq!(parse(&text).unwrap_err().line, Some(21));
+        assert_eq!(parse(&text).unwrap_err().line, Some(24));
     }
 
     #[test]
@@ -691,9 +717,9 @@ em_blocking = [["dob"], ["given_name"]]
             .map(|s| s.to_string())
             .collect();
         let e = r.check_columns(&header, Path::new("a.csv")).unwrap_err();
-        assert_eq!(e.line, Some(17), "{e}");
+        assert_eq!(e.line, Some(20), "{e}");
         assert!(e
             .to_string()
-            .starts_with("rules/test.toml:17: column `dob` is not in a.csv"));
+            .starts_with("rules/test.toml:20: column `dob` is not in a.csv"));
     }
 }
