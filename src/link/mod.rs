@@ -268,3 +268,161 @@ pub fn summary(run: &LinkRun, mut w: impl Write) -> std::io::Result<()> {
         t.load, t.train, t.predict, t.write
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::fmt::Write as _;
+    use std::path::Path;
+
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    const RULES: &str = r#"
+id_column = "id"
+match_threshold = 0.8
+
+[[blocking]]
+on = ["surname"]
+
+[[blocking]]
+on = ["born"]
+
+[[blocking]]
+on = ["unordered(given, surname)"]
+
+[[comparison]]
+column = "given"
+tf_adjustment = true
+levels = ["exact", { swapped_with = "surname" }, { jaro_winkler = 0.9 }, { jaro_winkler = 0.7 }]
+
+[[comparison]]
+column = "surname"
+tf_adjustment = true
+levels = ["exact", { jaro_winkler = 0.9 }, "phonetic"]
+
+[[comparison]]
+column = "born"
+levels = ["exact", { damerau_levenshtein = 1 }, { date_within_days = 400 }]
+
+[training]
+u_sample_pairs = 5000
+em_blocking = [["surname"], ["born"]]
+"#;
+
+    /// 120 records over few names and years, so that blocks overlap a lot; some
+    /// values missing, some names swapped.
+    fn files(dir: &Path) -> (Rules, std::path::PathBuf, std::path::PathBuf) {
+        let given = ["ana", "anna", "omar", "omer", "li", "lee", "sara", "sarah"];
+        let family = [
+            "haddad", "hadad", "okello", "okelo", "kim", "nasser", "naser",
+        ];
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let write = |name: &str, n: usize, rng: &mut ChaCha8Rng| {
+            let mut s = String::from("id,given,surname,born\n");
+            for i in 0..n {
+                let mut g = given[rng.random_range(0..given.len())].to_string();
+                let mut f = family[rng.random_range(0..family.len())].to_string();
+                if rng.random_bool(0.1) {
+                    std::mem::swap(&mut g, &mut f);
+                }
+                if rng.random_bool(0.1) {
+                    g.clear();
+                }
+                let born = if rng.random_bool(0.1) {
+                    String::new()
+                } else {
+                    format!(
+                        "19{:02}0{}1{}",
+                        rng.random_range(80..84),
+                        rng.random_range(1..3),
+                        rng.random_range(0..2)
+                    )
+                };
+                writeln!(s, "{name}{i},{g},{f},{born}").unwrap();
+            }
+            let p = dir.join(format!("{name}.csv"));
+            std::fs::write(&p, s).unwrap();
+            p
+        };
+        let l = write("L", 120, &mut rng);
+        let r = write("R", 90, &mut rng);
+        (Rules::parse(Path::new("t.toml"), RULES).unwrap(), l, r)
+    }
+
+    /// The pairs any rule's keys make, computed the slow way.
+    fn expected_pairs(data: &Dataset, blocks: &[&Blocks]) -> HashSet<(u32, u32)> {
+        let mut out = HashSet::new();
+        for a in 0..data.len() as u32 {
+            for b in a + 1..data.len() as u32 {
+                let allowed =
+                    data.dedupe || ((a as usize) < data.n_left && (b as usize) >= data.n_left);
+                if allowed && blocks.iter().any(|bl| bl.same_key(a, b)) {
+                    out.insert((a, b));
+                }
+            }
+        }
+        out
+    }
+
+    fn check_blocking(data: &Dataset, rules: &Rules) {
+        let mut cache = BlockCache::default();
+        let idx: Vec<usize> = rules.blocking.iter().map(|r| cache.get(r, data)).collect();
+        let all: Vec<&Blocks> = idx.iter().map(|&i| cache.blocks(i)).collect();
+        let mut seen = Vec::new();
+        for (r, blocks) in all.iter().enumerate() {
+            for unit in blocks.units() {
+                blocks.for_each_pair(unit, |a, b| {
+                    assert!(a < b);
+                    if !block::made_by_earlier(&all[..r], a, b) {
+                        seen.push((a, b));
+                    }
+                });
+            }
+        }
+        let distinct: HashSet<(u32, u32)> = seen.iter().copied().collect();
+        assert_eq!(distinct.len(), seen.len(), "a pair was made twice");
+        assert_eq!(distinct, expected_pairs(data, &all));
+    }
+
+    #[test]
+    fn blocking_makes_each_candidate_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rules, l, r) = files(dir.path());
+        check_blocking(&Dataset::load(&rules, &l, None).unwrap(), &rules);
+        check_blocking(&Dataset::load(&rules, &l, Some(&r)).unwrap(), &rules);
+    }
+
+    #[test]
+    fn bounded_score_agrees_with_full_weight() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rules, l, r) = files(dir.path());
+        for right in [None, Some(r.as_path())] {
+            let data = Dataset::load(&rules, &l, right).unwrap();
+            let cmp = Comparisons::new(&rules, &data);
+            let mut cache = BlockCache::default();
+            let model = train::train(&rules, &data, &cmp, &mut cache);
+            // Random records: few true pairs, so look at low thresholds too.
+            for threshold in [1e-12, 1e-6, 1e-3, 0.5] {
+                let scorer = Scorer::new(&cmp, &model, threshold);
+                let cut = crate::model::weight_of_probability(threshold);
+                let mut kept = 0;
+                for a in 0..data.len() as u32 {
+                    for b in a + 1..data.len() as u32 {
+                        let w = scorer.weight(a, b);
+                        match scorer.score(a, b) {
+                            Some(s) => {
+                                assert!((s - w).abs() < 1e-9, "{s} vs {w}");
+                                kept += 1;
+                            }
+                            None => assert!(w < cut + 1e-9, "pair {a},{b} dropped at weight {w}"),
+                        }
+                    }
+                }
+                assert!(threshold > 1e-12 || kept > 0);
+            }
+        }
+    }
+}

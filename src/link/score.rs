@@ -100,8 +100,10 @@ struct Scored {
     w: Vec<f64>,
     /// Exact-level weight per value, with term-frequency adjustment.
     tf: Option<Vec<f64>>,
-    /// Most a non-identical pair can gain over "different".
+    /// Most a non-identical pair can gain over "different" (at least 0).
     gain: f64,
+    /// Whether non-identical values can reach a level other than "different".
+    fuzzy: bool,
     exact_first: bool,
 }
 
@@ -138,6 +140,7 @@ impl<'a> Scorer<'a> {
                 Scored {
                     index: c,
                     col,
+                    fuzzy: w.len() - 1 > first_fuzzy,
                     w,
                     tf,
                     gain,
@@ -146,7 +149,8 @@ impl<'a> Scorer<'a> {
             })
             .collect::<Vec<Scored>>();
         // Fuzzy comparisons are computed in this order, those that can gain most
-        // first: if they find "different", the pair's bound falls fastest.
+        // first: if they find "different", the pair's bound falls fastest. (Those that
+        // cannot gain come last and are computed only for pairs that stay above it.)
         let mut items = items;
         items.sort_by(|x, y| y.gain.total_cmp(&x.gain));
         Scorer {
@@ -177,7 +181,9 @@ impl<'a> Scorer<'a> {
                 };
             } else {
                 known += it.w[it.w.len() - 1];
-                if it.gain > 0.0 {
+                // Levels that weigh less than "different" still count once the pair
+                // survives the bound; they only lower it, so the bound holds.
+                if it.fuzzy {
                     pending[n_pending] = k as u8;
                     n_pending += 1;
                     headroom += it.gain;
