@@ -238,9 +238,9 @@ const BOUND_SLACK: f64 = 1e-9;
 /// The distinct values of one column and what each was analysed into.
 #[derive(Debug, Default)]
 pub struct ValueSet {
-    strings: Vec<Box<str>>,
-    /// Per value: which characters it holds, for cheap bounds on string metrics.
-    shapes: Vec<Shape>,
+    /// Each value with which characters it holds (for cheap bounds on string
+    /// metrics), side by side so that one memory read brings both.
+    entries: Vec<(Box<str>, Shape)>,
     /// Double Metaphone primary and alternate codes, interned.
     phonetic: Vec<[u32; 2]>,
     dates: Vec<Option<Ymd>>,
@@ -250,10 +250,14 @@ pub struct ValueSet {
 impl ValueSet {
     /// Analyses `strings` (distinct, non-empty values) for the given needs.
     pub fn new(strings: Vec<Box<str>>, needs: Needs) -> ValueSet {
-        let shapes = strings.iter().map(|s| Shape::of(s)).collect();
         let mut set = ValueSet {
-            strings,
-            shapes,
+            entries: strings
+                .into_iter()
+                .map(|s| {
+                    let shape = Shape::of(&s);
+                    (s, shape)
+                })
+                .collect(),
             ..ValueSet::default()
         };
         if needs.phonetic {
@@ -264,9 +268,9 @@ impl ValueSet {
                 *codes.entry(c).or_insert(n)
             };
             set.phonetic = set
-                .strings
+                .entries
                 .iter()
-                .map(|s| {
+                .map(|(s, _)| {
                     let r = dm.double_metaphone(s);
                     let p = r.primary();
                     if p.is_empty() {
@@ -279,37 +283,56 @@ impl ValueSet {
                 .collect();
         }
         if needs.dates {
-            set.dates = set.strings.iter().map(|s| parse_date(s)).collect();
+            set.dates = set.entries.iter().map(|(s, _)| parse_date(s)).collect();
         }
         if needs.numbers {
             set.numbers = set
-                .strings
+                .entries
                 .iter()
-                .map(|s| s.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
+                .map(|(s, _)| s.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
                 .collect();
         }
         set
     }
 
     pub fn len(&self) -> usize {
-        self.strings.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.strings.is_empty()
+        self.entries.is_empty()
     }
 
     pub fn get(&self, id: u32) -> &str {
-        &self.strings[id as usize]
+        &self.entries[id as usize].0
+    }
+
+    /// The id in this set of each value of `other` (or [`NO_VALUE`]), so that values
+    /// of two columns can be compared as ids.
+    pub fn translate(&self, other: &ValueSet) -> Vec<u32> {
+        let index: HashMap<&str, u32> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, (s, _))| (&**s, i as u32))
+            .collect();
+        other
+            .entries
+            .iter()
+            .map(|(s, _)| index.get(&**s).copied().unwrap_or(NO_VALUE))
+            .collect()
     }
 }
 
-/// For a [`Level::SwappedWith`] level: the other column's values of the two records.
-#[derive(Debug, Clone, Copy)]
-pub struct Cross<'a> {
-    pub set: &'a ValueSet,
-    pub a: u32,
-    pub b: u32,
+/// Whether two records hold a column's and another column's values the other way
+/// round: `this_*` are value ids of the column, `other_*` of the other column, and
+/// `to_other` maps the column's value ids to the other's ([`ValueSet::translate`]).
+#[inline]
+pub fn swapped(to_other: &[u32], this_a: u32, this_b: u32, other_a: u32, other_b: u32) -> bool {
+    if this_a == NO_VALUE || this_b == NO_VALUE || other_a == NO_VALUE || other_b == NO_VALUE {
+        return false;
+    }
+    to_other[this_a as usize] == other_b && to_other[this_b as usize] == other_a
 }
 
 /// The levels of one comparison, applied to value ids of one [`ValueSet`].
@@ -364,20 +387,15 @@ impl Comparator {
 
     /// The level of two different, present values.
     pub fn level_of_distinct(&self, set: &ValueSet, a: u32, b: u32) -> u8 {
-        self.level_of_distinct_cross(set, a, b, None)
+        self.level_of_distinct_cross(set, a, b, false)
     }
 
-    /// The level of two different, present values, with the other column's values
-    /// for a swapped-columns level.
-    pub fn level_of_distinct_cross(
-        &self,
-        set: &ValueSet,
-        a: u32,
-        b: u32,
-        cross: Option<Cross>,
-    ) -> u8 {
-        let (sa, sb) = (set.get(a), set.get(b));
-        let (xa, xb) = (set.shapes[a as usize], set.shapes[b as usize]);
+    /// The level of two different, present values; `swapped` tells a swapped-columns
+    /// level whether the records hold the two columns the other way round.
+    pub fn level_of_distinct_cross(&self, set: &ValueSet, a: u32, b: u32, swapped: bool) -> u8 {
+        let (ea, eb) = (&set.entries[a as usize], &set.entries[b as usize]);
+        let (sa, sb): (&str, &str) = (&ea.0, &eb.0);
+        let (xa, xb) = (ea.1, eb.1);
         let fast = xa.fast && xb.fast;
         // Lower bound of edit distances, and an upper bound of Jaro, from the shapes.
         let (da, db) = if fast { lacking(xa, xb) } else { (0, 0) };
@@ -387,14 +405,9 @@ impl Comparator {
         } else {
             1.0
         };
+        // Winkler's bonus is at most four prefix characters' worth.
         let jw_ub = if jaro_ub > 0.7 {
-            let prefix = sa
-                .bytes()
-                .zip(sb.bytes())
-                .take(4)
-                .take_while(|(p, q)| p == q)
-                .count();
-            jaro_ub + 0.1 * prefix as f64 * (1.0 - jaro_ub)
+            jaro_ub + 0.4 * (1.0 - jaro_ub)
         } else {
             jaro_ub
         };
@@ -404,12 +417,7 @@ impl Comparator {
         for (i, level) in self.levels.iter().enumerate() {
             let pass = match *level {
                 Level::Exact => false, // the values differ
-                Level::SwappedWith(_) => cross.is_some_and(|x| {
-                    x.a != NO_VALUE
-                        && x.b != NO_VALUE
-                        && sa == x.set.get(x.b)
-                        && sb == x.set.get(x.a)
-                }),
+                Level::SwappedWith(_) => swapped,
                 Level::JaroWinkler(t) => {
                     jw_ub + BOUND_SLACK >= t
                         && *jw.get_or_insert_with(|| fast::jaro_winkler(sa, sb)) >= t
@@ -586,28 +594,26 @@ mod tests {
 
     #[test]
     fn swapped_columns() {
-        // given_name and surname of two records: (nathan, reid) and (reid, nathan).
+        // given_name and surname of three records: (nathan, reid), (reid, nathan),
+        // (reid, smith).
         let given = ValueSet::new(vec!["nathan".into(), "reid".into()], Needs::default());
-        let surname = ValueSet::new(vec!["reid".into(), "nathan".into()], Needs::default());
+        let surname = ValueSet::new(
+            vec!["reid".into(), "nathan".into(), "smith".into()],
+            Needs::default(),
+        );
+        let to_surname = surname.translate(&given);
+        assert_eq!(to_surname, vec![1, 0]);
+        assert!(swapped(&to_surname, 0, 1, 0, 1));
+        // Only one crossing agrees: not a swap.
+        assert!(!swapped(&to_surname, 0, 1, 0, 2));
+        assert!(!swapped(&to_surname, 0, NO_VALUE, 0, 1));
         let c = cmp(vec![
             Level::Exact,
             Level::SwappedWith("surname".into()),
             Level::JaroWinkler(0.9),
         ]);
-        let swapped = Cross {
-            set: &surname,
-            a: 0,
-            b: 1,
-        };
-        assert_eq!(c.level_of_distinct_cross(&given, 0, 1, Some(swapped)), 1);
-        // Only one crossing agrees: not a swap.
-        let half = Cross {
-            set: &surname,
-            a: 0,
-            b: 0,
-        };
-        assert_eq!(c.level_of_distinct_cross(&given, 0, 1, Some(half)), 3);
-        assert_eq!(c.level_of_distinct(&given, 0, 1), 3);
+        assert_eq!(c.level_of_distinct_cross(&given, 0, 1, true), 1);
+        assert_eq!(c.level_of_distinct_cross(&given, 0, 1, false), 3);
     }
 
     #[test]

@@ -59,11 +59,13 @@ pub fn predict(
     let scorer = Scorer::new(&cmp, model, threshold);
     let idx: Vec<usize> = rules.blocking.iter().map(|r| cache.get(r, data)).collect();
     let cache = &*cache;
+    let all: Vec<&Blocks> = idx.iter().map(|&i| cache.blocks(i)).collect();
+    let key_rows = block::KeyRows::new(&all);
     let mut out = Vec::new();
     let mut stats = PredictStats::default();
     for (r, rule) in rules.blocking.iter().enumerate() {
-        let blocks = cache.blocks(idx[r]);
-        let earlier: Vec<&Blocks> = idx[..r].iter().map(|&i| cache.blocks(i)).collect();
+        let blocks = all[r];
+        let key_rows = &key_rows;
         let (pairs, n) = blocks
             .units()
             .into_par_iter()
@@ -71,7 +73,7 @@ pub fn predict(
                 || (Vec::new(), 0u64),
                 |(mut v, mut n), unit| {
                     blocks.for_each_pair(unit, |a, b| {
-                        if block::made_by_earlier(&earlier, a, b) {
+                        if key_rows.made_before(r, a, b) {
                             return;
                         }
                         n += 1;
@@ -371,12 +373,13 @@ em_blocking = [["surname"], ["born"]]
         let mut cache = BlockCache::default();
         let idx: Vec<usize> = rules.blocking.iter().map(|r| cache.get(r, data)).collect();
         let all: Vec<&Blocks> = idx.iter().map(|&i| cache.blocks(i)).collect();
+        let key_rows = block::KeyRows::new(&all);
         let mut seen = Vec::new();
         for (r, blocks) in all.iter().enumerate() {
             for unit in blocks.units() {
                 blocks.for_each_pair(unit, |a, b| {
                     assert!(a < b);
-                    if !block::made_by_earlier(&all[..r], a, b) {
+                    if !key_rows.made_before(r, a, b) {
                         seen.push((a, b));
                     }
                 });

@@ -1,6 +1,6 @@
 //! Comparing and scoring pairs of encoded records.
 
-use crate::compare::{Comparator, Cross, Level, MISSING, NO_VALUE};
+use crate::compare::{swapped, Comparator, Level, MISSING, NO_VALUE};
 use crate::model::{pack, Model, TermFrequencies};
 use crate::rules::Rules;
 
@@ -10,13 +10,14 @@ use super::data::Dataset;
 pub struct Comparisons<'a> {
     data: &'a Dataset,
     items: Vec<(usize, Comparator)>,
-    /// The other column of each comparison's swapped level.
-    swaps: Vec<Option<usize>>,
+    /// For a comparison with a swapped level: the other column, and the ids in it of
+    /// this column's values.
+    swaps: Vec<Option<(usize, Vec<u32>)>>,
 }
 
 impl<'a> Comparisons<'a> {
     pub fn new(rules: &Rules, data: &'a Dataset) -> Comparisons<'a> {
-        let items = rules
+        let items: Vec<(usize, Comparator)> = rules
             .comparisons
             .iter()
             .map(|c| {
@@ -27,10 +28,15 @@ impl<'a> Comparisons<'a> {
         let swaps = rules
             .comparisons
             .iter()
-            .map(|c| {
-                c.swap_column
-                    .as_ref()
-                    .map(|s| data.column(&s.value).expect("checked column"))
+            .zip(&items)
+            .map(|(c, (col, _))| {
+                c.swap_column.as_ref().map(|s| {
+                    let other = data.column(&s.value).expect("checked column");
+                    let map = data.columns[other]
+                        .values
+                        .translate(&data.columns[*col].values);
+                    (other, map)
+                })
             })
             .collect();
         Comparisons { data, items, swaps }
@@ -71,12 +77,11 @@ impl<'a> Comparisons<'a> {
     pub fn level_of_distinct(&self, c: usize, a: u32, b: u32) -> u8 {
         let (col, cmp) = &self.items[c];
         let (ra, rb) = (self.data.row(a), self.data.row(b));
-        let cross = self.swaps[c].map(|s| Cross {
-            set: &self.data.columns[s].values,
-            a: ra[s],
-            b: rb[s],
-        });
-        cmp.level_of_distinct_cross(&self.data.columns[*col].values, ra[*col], rb[*col], cross)
+        let swapped = match &self.swaps[c] {
+            Some((other, map)) => swapped(map, ra[*col], rb[*col], ra[*other], rb[*other]),
+            None => false,
+        };
+        cmp.level_of_distinct_cross(&self.data.columns[*col].values, ra[*col], rb[*col], swapped)
     }
 
     /// The packed levels of the comparisons flagged in `active` (others missing).
