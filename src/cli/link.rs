@@ -94,13 +94,11 @@ pub fn run(args: LinkArgs) -> anyhow::Result<ExitCode> {
     };
     let run = match link::run(&rules, &args.left, right, &args.out, source) {
         Ok(r) => r,
-        Err(e) => {
-            if let Some(d) = e.downcast_ref::<link::DataError>() {
-                eprintln!("error: {d}");
-                return Ok(ExitCode::from(2));
-            }
-            return Err(e);
+        Err(e @ (link::LinkError::Data(_) | link::LinkError::Model { .. })) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
         }
+        Err(e) => return Err(e.into()),
     };
     if args.model.is_none() {
         let path = args

@@ -152,6 +152,25 @@ impl LinkRun {
     }
 }
 
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The rule file or a data file is wrong (the user's to fix).
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A saved model cannot be read or does not fit the rules.
+    #[error("{}: {message}", path.display())]
+    Model {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("{}: {source}", path.display())]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// Where a model comes from.
 pub enum ModelSource<'a> {
     /// Learn it from the data.
@@ -168,7 +187,7 @@ pub fn run(
     right: Option<&Path>,
     out: &Path,
     model_source: ModelSource,
-) -> anyhow::Result<LinkRun> {
+) -> Result<LinkRun, LinkError> {
     let t = Instant::now();
     let data = Dataset::load(rules, left, right)?;
     let mut timings = Timings {
@@ -183,8 +202,12 @@ pub fn run(
             train::train(rules, &data, &cmp, &mut cache)
         }
         ModelSource::Load(p) => {
-            let m = Model::load(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-            check_model(rules, &m).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            let bad = |message: String| LinkError::Model {
+                path: p.to_path_buf(),
+                message,
+            };
+            let m = Model::load(p).map_err(|e| bad(e.to_string()))?;
+            check_model(rules, &m).map_err(bad)?;
             m
         }
     };
@@ -193,7 +216,10 @@ pub fn run(
     let (pairs, stats) = predict(rules, &data, &model, rules.match_threshold, &mut cache);
     timings.predict = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    write_pairs(out, &data, &pairs).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    write_pairs(out, &data, &pairs).map_err(|source| LinkError::Write {
+        path: out.to_path_buf(),
+        source,
+    })?;
     timings.write = t.elapsed().as_secs_f64();
     Ok(LinkRun {
         data,
