@@ -384,6 +384,30 @@ impl Rules {
             None => None,
         };
 
+        // The id column identifies records; it is not evidence.
+        let id = id_column.value.as_str();
+        for c in &comparisons {
+            if let Some(l) = std::iter::once(&c.column)
+                .chain(&c.swap_column)
+                .find(|x| x.value == id)
+            {
+                return Err(RulesError {
+                    file: path.to_path_buf(),
+                    line: Some(l.line),
+                    message: format!("`{id}` is the id column and cannot be compared"),
+                });
+            }
+        }
+        for b in blocking.iter().chain(&em_blocking) {
+            if b.columns().any(|c| c == id) {
+                return Err(RulesError {
+                    file: path.to_path_buf(),
+                    line: Some(b.line),
+                    message: format!("`{id}` is the id column and cannot be a blocking key"),
+                });
+            }
+        }
+
         Ok(Rules {
             path: path.to_path_buf(),
             id_column,
@@ -698,6 +722,16 @@ em_blocking = [["dob"], ["given_name"]]
 
         let text = GOOD.replace("u_sample_pairs = 1000", "u_sample_pairs = 0");
         assert_eq!(parse(&text).unwrap_err().line, Some(24));
+    }
+
+    #[test]
+    fn the_id_column_is_not_evidence() {
+        let e = parse(&GOOD.replace("column = \"dob\"", "column = \"rec_id\"")).unwrap_err();
+        assert_eq!(e.line, Some(20), "{e}");
+        assert!(e.message.contains("id column"), "{e}");
+        let e = parse(&GOOD.replace("on = [\"given_name\", \"surname\"]", "on = [\"rec_id\"]"))
+            .unwrap_err();
+        assert_eq!(e.line, Some(5), "{e}");
     }
 
     #[test]
