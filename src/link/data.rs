@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::compare::{Needs, ValueSet, NO_VALUE};
 use crate::rules::{Rules, RulesError};
@@ -298,46 +299,130 @@ fn read_file(
         .iter()
         .map(|n| header.iter().position(|h| h == n).expect("checked"))
         .collect();
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(file_err(e.to_string())),
+    // The main thread parses batches of records; two workers intern alternate
+    // columns of each batch (the first also takes the ids).
+    type Group<'g> = Vec<(
+        usize,
+        &'g mut Vec<u32>,
+        &'g mut FastMap<Box<str>, u32>,
+        &'g mut Vec<Box<str>>,
+    )>;
+    let mut groups: [Group; 2] = [Vec::new(), Vec::new()];
+    for (k, ((c, i), s)) in col_ids
+        .iter_mut()
+        .zip(interners.iter_mut())
+        .zip(strings.iter_mut())
+        .enumerate()
+    {
+        groups[k % 2].push((k, c, i, s));
+    }
+    let [g0, g1] = groups;
+    let positions = &positions;
+    std::thread::scope(|scope| {
+        let (tx0, rx0) = std::sync::mpsc::sync_channel::<Arc<Vec<csv::ByteRecord>>>(4);
+        let (tx1, rx1) = std::sync::mpsc::sync_channel::<Arc<Vec<csv::ByteRecord>>>(4);
+        let w0 = scope.spawn(move || intern_batches(rx0, g0, Some(ids), path, names, positions));
+        let w1 = scope.spawn(move || intern_batches(rx1, g1, None, path, names, positions));
+        let mut parse_error = None;
+        let mut batch = Vec::with_capacity(BATCH);
+        loop {
+            let mut rec = csv::ByteRecord::new();
+            match rdr.read_byte_record(&mut rec) {
+                Ok(true) => batch.push(rec),
+                Ok(false) => break,
+                Err(e) => {
+                    parse_error = Some(file_err(e.to_string()));
+                    break;
+                }
+            }
+            if batch.len() == BATCH {
+                let b = Arc::new(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                // A worker that stopped on an error has dropped its receiver.
+                if tx0.send(b.clone()).is_err() || tx1.send(b).is_err() {
+                    break;
+                }
+            }
         }
-        let line = rec.position().map_or(0, |p| p.line());
-        let field = |i: usize| -> Result<&str, DataError> {
-            let bytes = rec.get(positions[i]).unwrap_or(b"");
-            std::str::from_utf8(bytes)
-                .map(str::trim)
-                .map_err(|_| DataError::Row {
-                    file: path.to_path_buf(),
-                    line,
-                    message: format!("column `{}` is not valid UTF-8", names[i]),
-                })
-        };
-        let id = field(0)?;
-        if id.is_empty() {
-            return Err(DataError::Row {
-                file: path.to_path_buf(),
-                line,
-                message: format!("empty id column `{}`", names[0]),
-            });
+        if !batch.is_empty() {
+            let b = Arc::new(batch);
+            let _ = tx0.send(b.clone());
+            let _ = tx1.send(b);
         }
-        ids.push(id.to_string());
-        for k in 0..col_ids.len() {
-            let v = field(k + 1)?;
-            let vid = if v.is_empty() {
-                NO_VALUE
-            } else if let Some(&x) = interners[k].get(v) {
-                x
-            } else {
-                let x = strings[k].len() as u32;
-                interners[k].insert(v.into(), x);
-                strings[k].push(v.into());
-                x
+        drop((tx0, tx1));
+        let r0 = w0.join().expect("interning worker");
+        let r1 = w1.join().expect("interning worker");
+        // Report the earliest row error, else a parse error.
+        match (r0, r1) {
+            (Err(a), Err(b)) => Err(if row_line(&a) <= row_line(&b) { a } else { b }),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+            _ => parse_error.map_or(Ok(()), Err),
+        }
+    })
+}
+
+/// Records per batch handed from the parser to the interning workers.
+const BATCH: usize = 8192;
+
+fn row_line(e: &DataError) -> u64 {
+    match e {
+        DataError::Row { line, .. } => *line,
+        _ => u64::MAX,
+    }
+}
+
+/// Interns the values of some columns (and, with `ids`, the id column) of each batch.
+#[allow(clippy::type_complexity)]
+fn intern_batches(
+    rx: std::sync::mpsc::Receiver<Arc<Vec<csv::ByteRecord>>>,
+    mut group: Vec<(
+        usize,
+        &mut Vec<u32>,
+        &mut FastMap<Box<str>, u32>,
+        &mut Vec<Box<str>>,
+    )>,
+    mut ids: Option<&mut Vec<String>>,
+    path: &Path,
+    names: &[String],
+    positions: &[usize],
+) -> Result<(), DataError> {
+    for batch in rx {
+        for rec in batch.iter() {
+            let line = rec.position().map_or(0, |p| p.line());
+            let field = |i: usize| -> Result<&str, DataError> {
+                let bytes = rec.get(positions[i]).unwrap_or(b"");
+                std::str::from_utf8(bytes)
+                    .map(str::trim)
+                    .map_err(|_| DataError::Row {
+                        file: path.to_path_buf(),
+                        line,
+                        message: format!("column `{}` is not valid UTF-8", names[i]),
+                    })
             };
-            col_ids[k].push(vid);
+            if let Some(ids) = ids.as_deref_mut() {
+                let id = field(0)?;
+                if id.is_empty() {
+                    return Err(DataError::Row {
+                        file: path.to_path_buf(),
+                        line,
+                        message: format!("empty id column `{}`", names[0]),
+                    });
+                }
+                ids.push(id.to_string());
+            }
+            for (k, col, interner, strings) in group.iter_mut() {
+                let v = field(*k + 1)?;
+                let vid = if v.is_empty() {
+                    NO_VALUE
+                } else if let Some(&x) = interner.get(v) {
+                    x
+                } else {
+                    let x = strings.len() as u32;
+                    interner.insert(v.into(), x);
+                    strings.push(v.into());
+                    x
+                };
+                col.push(vid);
+            }
         }
     }
     Ok(())

@@ -417,6 +417,36 @@ em_blocking = [["surname"], ["born"]]
     }
 
     #[test]
+    fn data_errors_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rules, _, _) = files(dir.path());
+        // Past the first batch handed to the interning workers.
+        let mut text = String::from("id,given,surname,born\n");
+        for i in 0..20_000 {
+            writeln!(text, "x{i},ana,kim,19800101").unwrap();
+        }
+        text.push_str(",ana,kim,19800101\n");
+        let p = dir.path().join("bad.csv");
+        std::fs::write(&p, &text).unwrap();
+        let e = Dataset::load(&rules, &p, None).unwrap_err().to_string();
+        assert!(e.ends_with("bad.csv:20002: empty id column `id`"), "{e}");
+
+        std::fs::write(&p, "id,given,surname\nx,ana,kim\n").unwrap();
+        let e = Dataset::load(&rules, &p, None).unwrap_err().to_string();
+        assert!(
+            e.contains("t.toml:") && e.contains("column `born` is not in"),
+            "{e}"
+        );
+
+        std::fs::write(&p, b"id,given,surname,born\nx,an\xffa,kim,1980\n").unwrap();
+        let e = Dataset::load(&rules, &p, None).unwrap_err().to_string();
+        assert!(
+            e.ends_with("bad.csv:2: column `given` is not valid UTF-8"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn blocking_makes_each_candidate_once() {
         let dir = tempfile::tempdir().unwrap();
         let (rules, l, r) = files(dir.path());
