@@ -6,10 +6,14 @@
 //! review. This crate knows nothing of HTTP or of the command line; `famlink serve`
 //! and the CLI are thin layers over it.
 
+pub mod compare;
 pub mod fixtures;
 pub mod import;
+pub mod link;
+pub mod model;
 pub mod names;
 pub mod record;
 pub mod registry;
+pub mod rules;
 pub mod search;
 pub mod store;

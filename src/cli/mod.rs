@@ -3,6 +3,7 @@
 
 mod bench;
 mod import;
+mod link;
 mod search;
 
 use std::path::PathBuf;
@@ -73,6 +74,10 @@ enum Command {
     },
     /// Measure import throughput, memory, index size and search latency.
     Bench(bench::BenchArgs),
+    /// Link two CSV files (or deduplicate one) with a rule file; write likely pairs.
+    Link(link::LinkArgs),
+    /// Precision, recall and F1 of a pair file against true pairs.
+    EvalPairs(link::EvalPairsArgs),
 }
 
 fn parse_kind(s: &str) -> Result<RecordKind, String> {
@@ -150,6 +155,8 @@ pub fn run() -> ExitCode {
             out,
         } => fixtures(seed, children, inquiries, out),
         Command::Bench(args) => bench::run(args),
+        Command::Link(args) => link::run(args),
+        Command::EvalPairs(args) => link::run_eval(args),
     };
     match result {
         Ok(code) => code,
