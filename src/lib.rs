@@ -10,6 +10,7 @@ pub mod compare;
 pub mod fixtures;
 pub mod import;
 pub mod link;
+pub mod matching;
 pub mod model;
 pub mod names;
 pub mod record;

@@ -4,7 +4,9 @@
 mod bench;
 mod import;
 mod link;
+mod matching;
 mod search;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +80,13 @@ enum Command {
     Link(link::LinkArgs),
     /// Precision, recall and F1 of a pair file against true pairs.
     EvalPairs(link::EvalPairsArgs),
+    /// Learn the child↔inquiry matcher's parameters from DIR and save them in DIR/model/.
+    Train(train::TrainArgs),
+    /// Propose, for each inquiry, up to K registered children with a probability,
+    /// a band and an explanation.
+    Match(matching::MatchArgs),
+    /// Precision, recall and F1 of proposals at each band; recall@1 and recall@K.
+    Eval(matching::EvalArgs),
 }
 
 fn parse_kind(s: &str) -> Result<RecordKind, String> {
@@ -157,6 +166,9 @@ pub fn run() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Link(args) => link::run(args),
         Command::EvalPairs(args) => link::run_eval(args),
+        Command::Train(args) => train::run(args),
+        Command::Match(args) => matching::run(args),
+        Command::Eval(args) => matching::run_eval(args),
     };
     match result {
         Ok(code) => code,

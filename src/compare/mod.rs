@@ -10,6 +10,7 @@
 //! costs an index lookup and, for fuzzy levels, one string-distance computation.
 
 pub mod fast;
+pub mod nameset;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -1,0 +1,215 @@
+//! The candidate stage: an in-memory index of the children under keys built from
+//! name parts (consonant skeletons, which join spelling variants, scripts and most
+//! transliterations), each combined with a second fact: another name part, the
+//! father's or mother's first name, or the village. An inquiry looks up its own keys;
+//! the children sharing most keys with it become its candidates. A key held by too
+//! many children (Mohamed + Ali at a million records) is skipped, so an inquiry never
+//! meets a large share of the children and the work grows with the number of
+//! inquiries times a bounded number of candidates, not with the product of the sizes.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::names::NameKeys;
+
+use super::compare::Prepared;
+use super::rules::TracingRules;
+use crate::record::Relationship;
+
+/// Children under their keys: sorted keys, and for each the range of children.
+pub struct CandidateIndex {
+    keys: Vec<u64>,
+    starts: Vec<u32>,
+    children: Vec<u32>,
+}
+
+fn h(s: &str, salt: u64) -> u64 {
+    // FNV-1a, then mixed.
+    let mut x: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
+    for b in s.bytes() {
+        x ^= u64::from(b);
+        x = x.wrapping_mul(0x0100_0000_01b3);
+    }
+    crate::link::train::mix(x)
+}
+
+/// The blocking tokens of one name part: its skeletons (or the part itself when too
+/// short to have one) and, when `phonetic`, its first phonetic codes (Double
+/// Metaphone, Daitch–Mokotoff), which join what the skeletons miss (Kowalenko /
+/// Kovalenko, Jawad / Javad).
+fn tokens(k: &NameKeys, phonetic: bool, out: &mut Vec<u64>) {
+    let mut any = false;
+    for s in k.skeletons() {
+        any = true;
+        let t = h(s, 1);
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if !any && !k.normalized.is_empty() {
+        let t = h(&k.normalized, 2);
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if phonetic && k.normalized.len() >= 3 {
+        for code in k.phonetic.iter().take(3) {
+            let t = h(code, 3);
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    }
+}
+
+const MAX_PARTS: usize = 5;
+/// Widest birth-year range keyed (an age estimate gives two years, a guess more).
+const MAX_YEARS: i32 = 5;
+
+/// Salts of the key families.
+const PAIR: u64 = 10;
+const FATHER: u64 = 11;
+const MOTHER: u64 = 12;
+const VILLAGE: u64 = 13;
+const YEAR: u64 = 14;
+/// Single-part keys, used only when few children hold them.
+pub const SINGLE: u64 = 15;
+
+fn combine(a: u64, b: u64, salt: u64) -> u64 {
+    crate::link::train::mix(a ^ b.rotate_left(17) ^ salt.wrapping_mul(0x9e37_79b9))
+}
+
+/// The keys of a record (child or inquiry), each with its family's salt.
+pub fn keys(p: &Prepared) -> Vec<(u64, u64)> {
+    let own: Vec<Vec<u64>> = p
+        .names
+        .iter()
+        .take(MAX_PARTS)
+        .map(|k| {
+            let mut t = Vec::new();
+            tokens(k, true, &mut t);
+            t
+        })
+        .collect();
+    let mut keys = Vec::new();
+    for (i, a) in own.iter().enumerate() {
+        for b in &own[i + 1..] {
+            for &x in a {
+                for &y in b {
+                    if x != y {
+                        keys.push((combine(x.min(y), x.max(y), PAIR), PAIR));
+                    }
+                }
+            }
+        }
+        for &x in a {
+            keys.push((combine(x, 0, SINGLE), SINGLE));
+        }
+    }
+    let father = if p.father.is_empty() && p.relationship == Some(Relationship::Father) {
+        &p.inquirer
+    } else {
+        &p.father
+    };
+    let mother = if p.mother.is_empty() && p.relationship == Some(Relationship::Mother) {
+        &p.inquirer
+    } else {
+        &p.mother
+    };
+    for (parts, salt) in [(father, FATHER), (mother, MOTHER), (&p.village, VILLAGE)] {
+        if let Some(first) = parts.first() {
+            let mut t = Vec::new();
+            tokens(first, false, &mut t);
+            for &x in &t {
+                for a in &own {
+                    for &y in a {
+                        keys.push((combine(y, x, salt), salt));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(r) = p.birth_years {
+        if r.max - r.min < MAX_YEARS {
+            for year in r.min..=r.max {
+                for a in &own {
+                    for &y in a {
+                        keys.push((combine(y, year as u64, YEAR), YEAR));
+                    }
+                }
+            }
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+impl CandidateIndex {
+    pub fn build(children: &[Prepared]) -> CandidateIndex {
+        let mut pairs: Vec<(u64, u32)> = children
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, p)| keys(p).into_iter().map(move |(k, _)| (k, i as u32)))
+            .collect();
+        pairs.par_sort_unstable();
+        let mut keys = Vec::new();
+        let mut starts = Vec::new();
+        let mut ids = Vec::with_capacity(pairs.len());
+        for (k, c) in pairs {
+            if keys.last() != Some(&k) {
+                keys.push(k);
+                starts.push(ids.len() as u32);
+            }
+            ids.push(c);
+        }
+        starts.push(ids.len() as u32);
+        CandidateIndex {
+            keys,
+            starts,
+            children: ids,
+        }
+    }
+
+    pub fn postings(&self, key: u64) -> &[u32] {
+        match self.keys.binary_search(&key) {
+            Ok(i) => &self.children[self.starts[i] as usize..self.starts[i + 1] as usize],
+            Err(_) => &[],
+        }
+    }
+
+    /// Entries held (children × keys), for memory reports.
+    pub fn entries(&self) -> usize {
+        self.children.len()
+    }
+
+    /// The candidates of an inquiry: children sharing most keys with it, at most
+    /// `rules.per_inquiry`, keys held by more than `rules.max_posting` children
+    /// skipped.
+    pub fn candidates(&self, q: &Prepared, rules: &TracingRules) -> Vec<u32> {
+        let mut hits: HashMap<u32, u32> = HashMap::new();
+        for (k, family) in keys(q) {
+            let post = self.postings(k);
+            let limit = if family == SINGLE {
+                rules.max_single_posting
+            } else {
+                rules.max_posting
+            };
+            if post.len() > limit {
+                continue;
+            }
+            for &c in post {
+                *hits.entry(c).or_default() += 1;
+            }
+        }
+        let mut v: Vec<(u32, u32)> = hits.into_iter().collect();
+        if v.len() > rules.per_inquiry {
+            v.select_nth_unstable_by(rules.per_inquiry, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            v.truncate(rules.per_inquiry);
+        }
+        let mut out: Vec<u32> = v.into_iter().map(|(c, _)| c).collect();
+        out.sort_unstable();
+        out
+    }
+}

@@ -1,0 +1,380 @@
+//! The tracing rule file (`matching-rules/tracing.toml`): which role comparisons to
+//! make and with which levels, how messy registration data is read (placeholders,
+//! particles, 1 January, swapped day and month, other calendars), candidate
+//! settings, training settings and the band thresholds. Every error names the file
+//! and the line.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::rules::{line_of, RulesError};
+
+use super::compare::Kind;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    bands: RawBands,
+    #[serde(default)]
+    names: RawNames,
+    #[serde(default)]
+    dates: RawDates,
+    #[serde(default)]
+    candidates: RawCandidates,
+    #[serde(default)]
+    training: RawTraining,
+    #[serde(rename = "comparison")]
+    comparisons: Vec<RawComparison>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBands {
+    likely: Spanned<f64>,
+    possible: Spanned<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNames {
+    #[serde(default)]
+    placeholders: Vec<String>,
+    #[serde(default)]
+    particles: Vec<String>,
+    jaro_winkler: Option<Spanned<f64>>,
+    damerau: Option<usize>,
+    phonetic: Option<bool>,
+    term_frequency: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDates {
+    january_first_is_year_only: Option<bool>,
+    day_month_swap: Option<bool>,
+    tolerance_years: Option<u32>,
+    #[serde(default)]
+    calendar: Vec<RawCalendar>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    name: String,
+    countries: Vec<Spanned<String>>,
+    years_behind: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCandidates {
+    per_inquiry: Option<usize>,
+    max_posting: Option<usize>,
+    max_single_posting: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTraining {
+    u_pairs: Option<u64>,
+    em_iterations: Option<u32>,
+    em_tolerance: Option<f64>,
+    em_pairs: Option<usize>,
+    seed: Option<u64>,
+    u_from: Option<Spanned<String>>,
+    #[serde(default)]
+    session: Vec<RawSession>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSession {
+    agree_on: Spanned<String>,
+    max_level: u8,
+}
+
+/// One EM session: the candidate pairs whose `agree_on` comparison is at a level up
+/// to `max_level` (best is 0); EM learns m of the other comparisons among them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub agree_on: Kind,
+    pub max_level: u8,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComparison {
+    name: Spanned<String>,
+    levels: Spanned<Vec<String>>,
+    #[serde(default)]
+    identity: bool,
+}
+
+/// A calendar whose years run behind the Gregorian one (Ethiopian: 7–8 years).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calendar {
+    pub name: String,
+    pub countries: Vec<String>,
+    pub years_behind: Vec<u32>,
+}
+
+/// One comparison of the rule file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComparisonRule {
+    pub kind: Kind,
+    pub levels: Vec<String>,
+    /// Part of the child's own identity: a `likely` proposal needs it to agree.
+    pub identity: bool,
+    pub line: usize,
+}
+
+/// A parsed tracing rule file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracingRules {
+    pub likely: f64,
+    pub possible: f64,
+    pub placeholders: Vec<String>,
+    pub particles: Vec<String>,
+    pub jaro_winkler: f64,
+    pub damerau: usize,
+    pub phonetic: bool,
+    pub term_frequency: bool,
+    pub january_first_is_year_only: bool,
+    pub day_month_swap: bool,
+    pub tolerance_years: u32,
+    pub calendars: Vec<Calendar>,
+    pub per_inquiry: usize,
+    pub max_posting: usize,
+    /// A single name part on its own is a key only when at most this many children
+    /// hold it (a rare name).
+    pub max_single_posting: usize,
+    pub u_pairs: u64,
+    pub em_iterations: u32,
+    pub em_tolerance: f64,
+    pub em_pairs: usize,
+    pub seed: u64,
+    /// Score with the u learned among candidate pairs (and λ among them) rather than
+    /// the u of random pairs (and λ over all pairs).
+    pub u_from_candidates: bool,
+    pub sessions: Vec<Session>,
+    pub comparisons: Vec<ComparisonRule>,
+}
+
+/// The default rule file, compiled in (the same text as `matching-rules/tracing.toml`).
+pub const DEFAULT_RULES: &str = include_str!("../../matching-rules/tracing.toml");
+
+impl TracingRules {
+    pub fn load(path: &Path) -> Result<TracingRules, RulesError> {
+        let text = std::fs::read_to_string(path).map_err(|e| RulesError {
+            file: path.to_path_buf(),
+            line: None,
+            message: e.to_string(),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    pub fn default_rules() -> TracingRules {
+        Self::parse(Path::new("matching-rules/tracing.toml"), DEFAULT_RULES)
+            .expect("the compiled-in rule file is valid")
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<TracingRules, RulesError> {
+        let err = |line: Option<usize>, message: String| RulesError {
+            file: path.to_path_buf(),
+            line,
+            message,
+        };
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            err(
+                e.span().map(|s| line_of(text, s.start)),
+                e.message().to_string(),
+            )
+        })?;
+        let at = |start: usize| Some(line_of(text, start));
+        for (v, what) in [
+            (&raw.bands.likely, "likely"),
+            (&raw.bands.possible, "possible"),
+        ] {
+            if !(0.0..=1.0).contains(v.get_ref()) {
+                return Err(err(
+                    at(v.span().start),
+                    format!("bands.{what} must be a probability in [0, 1]"),
+                ));
+            }
+        }
+        if raw.bands.possible.get_ref() > raw.bands.likely.get_ref() {
+            return Err(err(
+                at(raw.bands.possible.span().start),
+                "bands.possible must not exceed bands.likely".into(),
+            ));
+        }
+        if let Some(jw) = &raw.names.jaro_winkler {
+            if !(0.0..=1.0).contains(jw.get_ref()) {
+                return Err(err(
+                    at(jw.span().start),
+                    "names.jaro_winkler must be in [0, 1]".into(),
+                ));
+            }
+        }
+        for c in &raw.dates.calendar {
+            for country in &c.countries {
+                if country
+                    .get_ref()
+                    .parse::<crate::record::CountryCode>()
+                    .is_err()
+                {
+                    return Err(err(
+                        at(country.span().start),
+                        format!("{:?} is not an ISO 3166-1 alpha-2 code", country.get_ref()),
+                    ));
+                }
+            }
+        }
+        let mut comparisons = Vec::new();
+        for c in &raw.comparisons {
+            let line = line_of(text, c.name.span().start);
+            let kind: Kind = c
+                .name
+                .get_ref()
+                .parse()
+                .map_err(|m: String| err(Some(line), m))?;
+            if comparisons.iter().any(|x: &ComparisonRule| x.kind == kind) {
+                return Err(err(
+                    Some(line),
+                    format!("comparison {:?} is declared twice", c.name.get_ref()),
+                ));
+            }
+            let known = kind.levels();
+            let levels = c.levels.get_ref();
+            if levels.iter().map(String::as_str).ne(known.iter().copied()) {
+                return Err(err(
+                    at(c.levels.span().start),
+                    format!(
+                        "comparison {:?} has the levels {:?} (in this order); got {:?}",
+                        c.name.get_ref(),
+                        known,
+                        levels
+                    ),
+                ));
+            }
+            comparisons.push(ComparisonRule {
+                kind,
+                levels: levels.clone(),
+                identity: c.identity,
+                line,
+            });
+        }
+        if comparisons.is_empty() || comparisons.len() > crate::rules::MAX_COMPARISONS {
+            return Err(err(
+                None,
+                format!(
+                    "between 1 and {} comparisons, got {}",
+                    crate::rules::MAX_COMPARISONS,
+                    comparisons.len()
+                ),
+            ));
+        }
+        let mut sessions = Vec::new();
+        for sess in &raw.training.session {
+            let line = line_of(text, sess.agree_on.span().start);
+            let kind: Kind = sess
+                .agree_on
+                .get_ref()
+                .parse()
+                .map_err(|m: String| err(Some(line), m))?;
+            if !comparisons.iter().any(|c: &ComparisonRule| c.kind == kind) {
+                return Err(err(
+                    Some(line),
+                    format!(
+                        "training session on {:?}, which is not a comparison of this file",
+                        sess.agree_on.get_ref()
+                    ),
+                ));
+            }
+            if usize::from(sess.max_level) >= kind.levels().len() {
+                return Err(err(
+                    Some(line),
+                    format!(
+                        "max_level {} is beyond the levels of {:?}",
+                        sess.max_level,
+                        sess.agree_on.get_ref()
+                    ),
+                ));
+            }
+            sessions.push(Session {
+                agree_on: kind,
+                max_level: sess.max_level,
+            });
+        }
+        let lower = |v: &[String]| v.iter().map(|s| crate::names::normalize(s)).collect();
+        Ok(TracingRules {
+            likely: *raw.bands.likely.get_ref(),
+            possible: *raw.bands.possible.get_ref(),
+            placeholders: {
+                // "-" and "N/A" normalize to nothing or "n a": keep the raw lower form too.
+                let mut p: Vec<String> = lower(&raw.names.placeholders);
+                p.extend(
+                    raw.names
+                        .placeholders
+                        .iter()
+                        .map(|s| s.trim().to_lowercase()),
+                );
+                p.retain(|s| !s.is_empty());
+                p
+            },
+            particles: raw
+                .names
+                .particles
+                .iter()
+                .flat_map(|s| crate::names::name_parts(s))
+                .collect(),
+            jaro_winkler: raw
+                .names
+                .jaro_winkler
+                .map(|s| s.into_inner())
+                .unwrap_or(0.9),
+            damerau: raw.names.damerau.unwrap_or(1),
+            phonetic: raw.names.phonetic.unwrap_or(true),
+            term_frequency: raw.names.term_frequency.unwrap_or(true),
+            january_first_is_year_only: raw.dates.january_first_is_year_only.unwrap_or(true),
+            day_month_swap: raw.dates.day_month_swap.unwrap_or(true),
+            tolerance_years: raw.dates.tolerance_years.unwrap_or(3),
+            calendars: raw
+                .dates
+                .calendar
+                .iter()
+                .map(|c| Calendar {
+                    name: c.name.clone(),
+                    countries: c
+                        .countries
+                        .iter()
+                        .map(|s| s.get_ref().to_uppercase())
+                        .collect(),
+                    years_behind: c.years_behind.clone(),
+                })
+                .collect(),
+            per_inquiry: raw.candidates.per_inquiry.unwrap_or(200),
+            max_posting: raw.candidates.max_posting.unwrap_or(5000),
+            max_single_posting: raw.candidates.max_single_posting.unwrap_or(200),
+            u_pairs: raw.training.u_pairs.unwrap_or(200_000),
+            em_iterations: raw.training.em_iterations.unwrap_or(100),
+            em_tolerance: raw.training.em_tolerance.unwrap_or(1e-5),
+            em_pairs: raw.training.em_pairs.unwrap_or(2_000_000),
+            seed: raw.training.seed.unwrap_or(1),
+            u_from_candidates: match raw.training.u_from.as_ref().map(|s| s.get_ref().as_str()) {
+                None | Some("random_pairs") => false,
+                Some("candidates") => true,
+                Some(other) => {
+                    return Err(err(
+                        at(raw.training.u_from.as_ref().expect("some").span().start),
+                        format!("training.u_from is random_pairs or candidates, got {other:?}"),
+                    ))
+                }
+            },
+            sessions,
+            comparisons,
+        })
+    }
+}
