@@ -89,6 +89,50 @@ pub fn part_level(a: &NameKeys, b: &NameKeys, opts: &CloseOptions) -> PartLevel 
     PartLevel::Different
 }
 
+thread_local! {
+    /// Part levels already computed, by the addresses of the two keys; active only
+    /// inside a [`MemoScope`], which clears it when it ends.
+    static MEMO: std::cell::RefCell<Option<std::collections::HashMap<(usize, usize), PartLevel>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// While alive, [`compare_sets`] on this thread remembers the level of every pair of
+/// name parts it met (by the addresses of their shared keys): the candidates of one
+/// inquiry repeat the same common names many times. The keys compared must outlive
+/// the scope (they do: they belong to the loaded records).
+pub struct MemoScope(());
+
+impl MemoScope {
+    pub fn new() -> MemoScope {
+        MEMO.with(|m| *m.borrow_mut() = Some(std::collections::HashMap::new()));
+        MemoScope(())
+    }
+}
+
+impl Default for MemoScope {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for MemoScope {
+    fn drop(&mut self) {
+        MEMO.with(|m| *m.borrow_mut() = None);
+    }
+}
+
+/// [`part_level`], remembered inside a [`MemoScope`].
+pub fn memo_part_level(a: &Arc<NameKeys>, b: &Arc<NameKeys>, opts: &CloseOptions) -> PartLevel {
+    let key = (Arc::as_ptr(a) as usize, Arc::as_ptr(b) as usize);
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        match m.as_mut() {
+            None => part_level(a, b, opts),
+            Some(map) => *map.entry(key).or_insert_with(|| part_level(a, b, opts)),
+        }
+    })
+}
+
 /// A token written without (most of) its vowels, as abjad scripts are.
 fn few_vowels(t: &str) -> bool {
     let v = t
@@ -192,7 +236,7 @@ pub fn compare_sets(
     let mut cells: Vec<(PartLevel, usize, usize)> = Vec::with_capacity(nl * nr);
     for (i, a) in left.iter().enumerate() {
         for (j, b) in right.iter().enumerate() {
-            let l = part_level(a, b, opts);
+            let l = memo_part_level(a, b, opts);
             if l != PartLevel::Different {
                 cells.push((l, i, j));
             }

@@ -7,8 +7,6 @@
 //! meets a large share of the children and the work grows with the number of
 //! inquiries times a bounded number of candidates, not with the product of the sizes.
 
-use std::collections::HashMap;
-
 use rayon::prelude::*;
 
 use crate::names::NameKeys;
@@ -19,6 +17,7 @@ use crate::record::Relationship;
 
 /// Children under their keys: sorted keys, and for each the range of children.
 pub struct CandidateIndex {
+    n_children: usize,
     keys: Vec<u64>,
     starts: Vec<u32>,
     children: Vec<u32>,
@@ -166,6 +165,7 @@ impl CandidateIndex {
         }
         starts.push(ids.len() as u32);
         CandidateIndex {
+            n_children: children.len(),
             keys,
             starts,
             children: ids,
@@ -188,7 +188,10 @@ impl CandidateIndex {
     /// `rules.per_inquiry`, keys held by more than `rules.max_posting` children
     /// skipped.
     pub fn candidates(&self, q: &Prepared, rules: &TracingRules) -> Vec<u32> {
-        let mut hits: HashMap<u32, u32> = HashMap::new();
+        // Each shared key counts by how rare it is (an inverse document frequency):
+        // two children sharing a rare name pair say more than a common one.
+        let mut hits: crate::link::data::FastMap<u32, f32> = Default::default();
+        let n = self.n_children.max(1) as f32;
         for (k, family) in keys(q) {
             let post = self.postings(k);
             let limit = if family == SINGLE {
@@ -199,13 +202,19 @@ impl CandidateIndex {
             if post.len() > limit {
                 continue;
             }
+            if post.is_empty() {
+                continue;
+            }
+            let w = (n / post.len() as f32).ln_1p();
             for &c in post {
-                *hits.entry(c).or_default() += 1;
+                *hits.entry(c).or_default() += w;
             }
         }
-        let mut v: Vec<(u32, u32)> = hits.into_iter().collect();
+        let mut v: Vec<(u32, f32)> = hits.into_iter().collect();
         if v.len() > rules.per_inquiry {
-            v.select_nth_unstable_by(rules.per_inquiry, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            v.select_nth_unstable_by(rules.per_inquiry, |a, b| {
+                b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+            });
             v.truncate(rules.per_inquiry);
         }
         let mut out: Vec<u32> = v.into_iter().map(|(c, _)| c).collect();

@@ -255,8 +255,8 @@ pub struct Comparer<'r> {
     opts: CloseOptions,
 }
 
-fn loose(a: &NameKeys, b: &NameKeys, opts: &CloseOptions) -> bool {
-    crate::compare::nameset::part_level(a, b, opts) <= PartLevel::Close
+fn loose(a: &Arc<NameKeys>, b: &Arc<NameKeys>, opts: &CloseOptions) -> bool {
+    crate::compare::nameset::memo_part_level(a, b, opts) <= PartLevel::Close
 }
 
 impl<'r> Comparer<'r> {

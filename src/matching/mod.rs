@@ -370,6 +370,7 @@ pub fn train(
             keep >= 1.0 || ((mix(*i as u64 ^ rules.seed) >> 11) as f64 / (1u64 << 53) as f64) < keep
         })
         .fold(HashMap::new, |mut m, (i, cs)| {
+            let _memo = crate::compare::nameset::MemoScope::new();
             let q = &inquiries.prepared[i];
             for &c in cs {
                 let l = levels(&cmp, rules, q, &children.prepared[c as usize]);
@@ -783,12 +784,26 @@ impl<'a> Scorer<'a> {
         candidates: &[u32],
         top: usize,
     ) -> Vec<Proposal> {
+        self.propose_visible(qi, q, children, candidates, top, &|_| true)
+    }
+
+    /// [`Scorer::propose`] among the candidates `visible` lets through.
+    pub fn propose_visible(
+        &self,
+        qi: u32,
+        q: &Prepared,
+        children: &Side,
+        candidates: &[u32],
+        top: usize,
+        visible: &dyn Fn(u32) -> bool,
+    ) -> Vec<Proposal> {
+        let _memo = crate::compare::nameset::MemoScope::new();
         let min_w =
             crate::model::weight_of_probability(self.rules.possible.clamp(1e-12, 1.0 - 1e-12));
         let mut scored: Vec<(f64, u32)> = candidates
             .iter()
             .map(|&ci| (self.score(q, &children.prepared[ci as usize], false).0, ci))
-            .filter(|(w, _)| *w >= min_w)
+            .filter(|(w, ci)| *w >= min_w && visible(*ci))
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         scored.truncate(top);
@@ -845,10 +860,14 @@ pub enum ProposalViewer {
 
 impl ProposalViewer {
     pub fn may_see(&self, children: &Side, p: &Proposal) -> bool {
+        self.may_see_child(children, p.child)
+    }
+
+    pub fn may_see_child(&self, children: &Side, child: u32) -> bool {
         match self {
             ProposalViewer::Operator => true,
             ProposalViewer::Agency(a) => {
-                p.child_consent || *children.agency[p.child as usize] == **a
+                children.prepared[child as usize].consent || *children.agency[child as usize] == **a
             }
         }
     }
@@ -882,12 +901,9 @@ pub fn propose_all(
         .map(|i| {
             let q = &inquiries.prepared[i];
             let cands = index.candidates(q, rules);
-            let mut props = scorer.propose(i as u32, q, children, &cands, usize::MAX);
-            props.retain(|p| viewer.may_see(children, p));
-            props.truncate(top);
-            for (r, p) in props.iter_mut().enumerate() {
-                p.rank = r as u32 + 1;
-            }
+            let props = scorer.propose_visible(i as u32, q, children, &cands, top, &|c| {
+                viewer.may_see_child(children, c)
+            });
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if n % 1024 == 0 {
                 progress(n);
