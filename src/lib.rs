@@ -6,10 +6,14 @@
 //! review. This crate knows nothing of HTTP or of the command line; `famlink serve`
 //! and the CLI are thin layers over it.
 
+pub mod access;
+pub mod batch;
 pub mod fixtures;
 pub mod import;
 pub mod names;
 pub mod record;
 pub mod registry;
+pub mod review;
 pub mod search;
+pub mod server;
 pub mod store;
