@@ -4,6 +4,7 @@
 mod bench;
 mod import;
 mod search;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +74,11 @@ enum Command {
     },
     /// Measure import throughput, memory, index size and search latency.
     Bench(bench::BenchArgs),
+    /// Run the HTTP service (`--demo`: with the sample loaded and demo accounts).
+    Serve(serve::ServeArgs),
+    /// Manage accounts of the service.
+    #[command(subcommand)]
+    User(serve::UserCommand),
 }
 
 fn parse_kind(s: &str) -> Result<RecordKind, String> {
@@ -150,6 +156,8 @@ pub fn run() -> ExitCode {
             out,
         } => fixtures(seed, children, inquiries, out),
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::User(cmd) => serve::user(cmd),
     };
     match result {
         Ok(code) => code,

@@ -143,11 +143,13 @@ pub struct SearchMatcher<'a> {
 
 /// The search that looks for `record`'s counterparts.
 pub fn counterpart_query(record: &Record) -> Option<SearchQuery> {
-    let mut q = SearchQuery::default();
-    q.kind = Some(match record.kind() {
-        RecordKind::Child => RecordKind::Inquiry,
-        RecordKind::Inquiry => RecordKind::Child,
-    });
+    let mut q = SearchQuery {
+        kind: Some(match record.kind() {
+            RecordKind::Child => RecordKind::Inquiry,
+            RecordKind::Inquiry => RecordKind::Child,
+        }),
+        ..SearchQuery::default()
+    };
     let names: Vec<&str> = record.own_names().collect();
     q.name = (!names.is_empty()).then(|| names.join(" "));
     q.father = record.father_name.clone();
