@@ -1099,3 +1099,65 @@ fn errors_are_json_with_limits_and_positions() {
     assert_eq!(r.status, 400);
     assert!(r.json()["error"]["message"].is_string());
 }
+
+#[test]
+fn a_batch_interrupted_by_a_stop_resumes_on_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let t = accounts(&data);
+    let srv = TestServer::start(&data);
+    const N: usize = 6000;
+    let mut body = String::from(CHILD_HEADER);
+    body.push('\n');
+    for i in 0..N {
+        body.push_str(&format!(
+            "R{i},ag1,Given{i},Family{},,F,2014,,,,,Village{},,SD,,,,,yes\n",
+            i % 97,
+            i % 13
+        ));
+    }
+    // 6000 rows of about 60 bytes: above the test server's body limit, so send
+    // them as two batches and interrupt the second.
+    let lines: Vec<&str> = body.lines().collect();
+    let half = |part: &[&str]| format!("{CHILD_HEADER}\n{}\n", part.join("\n"));
+    let first = half(&lines[1..=N / 2]);
+    let second = half(&lines[N / 2 + 1..]);
+    let r = srv.csv("/api/v1/batches?kind=child", &t.agency1, &first, &[]);
+    assert_eq!(r.status, 202, "{}", r.text());
+    let r = srv.csv("/api/v1/batches?kind=child", &t.agency1, &second, &[]);
+    assert_eq!(r.status, 202, "{}", r.text());
+    let second_id = r.json()["id"].as_i64().unwrap();
+    // Stop while the first batch is part-way.
+    let start = Instant::now();
+    loop {
+        let b = srv
+            .call("GET", "/api/v1/batches/1", Some(&t.agency1))
+            .json();
+        if b["rows_read"].as_u64().unwrap() >= 500 || start.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    srv.stop();
+    let (state1, read1) = {
+        let store = Store::open(&data.join(DATABASE_FILE)).unwrap();
+        let s = famlink::batch::status(&store, 1).unwrap().unwrap();
+        (s.state, s.rows_read)
+    };
+    assert!(
+        state1 == "running" && read1 < (N / 2) as u64,
+        "the stop came too late to interrupt: {state1} {read1}"
+    );
+    let srv = TestServer::start(&data);
+    for id in [1, second_id] {
+        let b = srv.wait_batch(id, &t.agency1);
+        assert_eq!(b["state"], "done");
+        assert_eq!(b["rows_read"], N / 2, "{b}");
+        assert_eq!(b["imported"], N / 2, "{b}");
+        assert_eq!(b["rejected"], 0);
+    }
+    let store = Store::open(&data.join(DATABASE_FILE)).unwrap();
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.children, N as u64);
+    assert_eq!(stats.history_versions, 0);
+}

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -394,27 +394,34 @@ pub fn match_records(
 }
 
 /// Runs (or resumes) one batch until it is done or `stop` is raised between chunks.
+/// The writer is locked only to store and match each chunk, so that single records
+/// and other writes go on between chunks.
 pub fn run(
-    registry: &mut Registry,
+    writer: &Mutex<Registry>,
     rules: ReviewRules,
     id: i64,
     stop: &Arc<AtomicBool>,
 ) -> Result<RunEnd, BatchError> {
-    let mut job = load_job(registry.store(), id)?;
-    registry.store().conn().execute(
-        "UPDATE batches SET state = 'running', started_at = COALESCE(started_at, ?2) WHERE id = ?1",
-        params![id, now()],
-    )?;
-    let import_id =
-        registry
-            .store_mut()
-            .begin_import(job.kind, &format!("batch:{id}"), &job.actor)?;
+    let lock = || writer.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut job, import_id) = {
+        let mut registry = lock();
+        let job = load_job(registry.store(), id)?;
+        registry.store().conn().execute(
+            "UPDATE batches SET state = 'running', started_at = COALESCE(started_at, ?2) WHERE id = ?1",
+            params![id, now()],
+        )?;
+        let import_id =
+            registry
+                .store_mut()
+                .begin_import(job.kind, &format!("batch:{id}"), &job.actor)?;
+        (job, import_id)
+    };
     let body = std::mem::take(&mut job.body);
     let mut source: Box<dyn RowSource + '_> = match job.format {
         Format::Csv => match CsvRows::new(&body[..]) {
             Ok(rows) => Box::new(rows),
             Err(HeaderError(reason)) => {
-                fail(registry.store(), id, &reason)?;
+                fail(lock().store(), id, &reason)?;
                 return Ok(RunEnd::Done);
             }
         },
@@ -439,7 +446,7 @@ pub fn run(
         let item = match item {
             Ok(i) => i,
             Err(e) => {
-                fail(registry.store(), id, &format!("reading the batch: {e}"))?;
+                fail(lock().store(), id, &format!("reading the batch: {e}"))?;
                 return Ok(RunEnd::Done);
             }
         };
@@ -478,14 +485,15 @@ pub fn run(
             }
         }
         if chunk_counts.0 as usize >= CHUNK_ROWS {
+            let mut registry = lock();
             if !unmatched.is_empty() {
-                let ids = match_records(registry, rules, &unmatched)?;
+                let ids = match_records(&mut registry, rules, &unmatched)?;
                 let through = job.rows_read;
                 save_matched(registry.store(), id, &mut job, ids, through)?;
                 unmatched.clear();
             }
             commit_chunk(
-                registry,
+                &mut registry,
                 rules,
                 id,
                 import_id,
@@ -499,14 +507,15 @@ pub fn run(
             }
         }
     }
+    let mut registry = lock();
     if !unmatched.is_empty() {
-        let ids = match_records(registry, rules, &unmatched)?;
+        let ids = match_records(&mut registry, rules, &unmatched)?;
         let through = job.rows_read;
         save_matched(registry.store(), id, &mut job, ids, through)?;
     }
     if finished {
         commit_chunk(
-            registry,
+            &mut registry,
             rules,
             id,
             import_id,

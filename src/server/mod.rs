@@ -205,12 +205,12 @@ fn batch_worker(state: AppState, wake: mpsc::Receiver<()>) {
         let next = state.with_reader(|s| batch::next_pending(s).map_err(ApiError::from));
         match next {
             Ok(Some(id)) => {
-                let mut registry = state.writer.lock().expect("writer");
                 tracing::info!(batch = id, "batch running");
-                match batch::run(&mut registry, state.rules, id, &state.stop) {
+                match batch::run(&state.writer, state.rules, id, &state.stop) {
                     Ok(end) => tracing::info!(batch = id, ?end, "batch ended"),
                     Err(e) => {
                         tracing::error!(batch = id, error = %e, "batch failed");
+                        let registry = state.writer.lock().unwrap_or_else(|e| e.into_inner());
                         let _ = registry.store().conn().execute(
                             "UPDATE batches SET state = 'failed', message = ?2 WHERE id = ?1",
                             rusqlite::params![id, e.to_string()],
