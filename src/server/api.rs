@@ -53,6 +53,7 @@ pub(super) fn handler(route: &RouteDoc) -> MethodRouter<AppState> {
 pub(super) struct Caller {
     account: Account,
     origin: String,
+    audit: Arc<super::audit::AuditWriter>,
 }
 
 impl Caller {
@@ -68,15 +69,15 @@ impl Caller {
         self.account.actor()
     }
 
+    /// Appends an audit line (durably) for this caller.
     fn audit(
         &self,
-        store: &Store,
         action: &str,
         target: Option<&str>,
         detail: Option<&str>,
     ) -> Result<(), ApiError> {
-        store.audit_from(&self.actor(), action, target, detail, Some(&self.origin))?;
-        Ok(())
+        self.audit
+            .append(&self.actor(), action, target, detail, Some(&self.origin))
     }
 }
 
@@ -101,7 +102,11 @@ impl FromRequestParts<AppState> for Caller {
         let account = state
             .with_reader(|s| Ok(access::authenticate(s, &token)?))?
             .ok_or_else(ApiError::unauthorized)?;
-        Ok(Caller { account, origin })
+        Ok(Caller {
+            account,
+            origin,
+            audit: Arc::clone(&state.audit),
+        })
     }
 }
 
@@ -260,7 +265,6 @@ fn store_record(
         .get(&key)?
         .ok_or_else(|| ApiError::not_found("record"))?;
     caller.audit(
-        reg.store(),
         if create {
             "record.create"
         } else {
@@ -329,7 +333,6 @@ fn readable(
         .get(key)?
         .filter(|s| access::may_read(&caller.account, &s.record));
     caller.audit(
-        store,
         "record.read",
         Some(&key.to_string()),
         Some(if found.is_some() {
@@ -395,7 +398,6 @@ async fn record_outcome(
         readable(&store, &caller, &key)?;
         review::record_outcome(&mut store, &key, outcome, note.as_deref(), &caller.actor())?;
         caller.audit(
-            &store,
             "case.outcome",
             Some(&key.to_string()),
             Some(&format!("outcome={}", outcome.as_str())),
@@ -469,7 +471,6 @@ async fn submit_batch(
         let (id, new) = st.with_reader(|s| {
             let r = batch::submit(s, &nb)?;
             caller.audit(
-                s,
                 "batch.submit",
                 Some(&format!("batch {}", r.0)),
                 Some(&format!("kind={kind} bytes={} new={}", body.len(), r.1)),
@@ -506,7 +507,7 @@ async fn get_batch(
             let b = batch::status(s, id)?
                 .filter(|b| b.agency.as_deref() == Some(caller.account.agency.as_str()))
                 .ok_or_else(|| ApiError::not_found("batch"))?;
-            caller.audit(s, "batch.read", Some(&format!("batch {id}")), None)?;
+            caller.audit("batch.read", Some(&format!("batch {id}")), None)?;
             Ok(Json(serde_json::to_value(&b).unwrap_or_default()))
         })
     })
@@ -578,7 +579,6 @@ async fn search(
                 .filter(|k| q.contains_key(*k))
                 .collect();
             caller.audit(
-                store,
                 "search",
                 query.kind.map(|k| k.as_str()),
                 Some(&format!("fields={} hits={}", asked.join(","), out.len())),
@@ -626,7 +626,6 @@ async fn list_proposals(
         st.with_reader(|s| {
             let page = review::queue(s, &filter, after.as_deref(), limit)?;
             caller.audit(
-                s,
                 "queue.read",
                 None,
                 Some(&format!("items={}", page.items.len())),
@@ -654,7 +653,7 @@ async fn get_proposal(
             let child = readable(s, &caller, &p.child)?;
             let inquiry = readable(s, &caller, &p.inquiry)?;
             let decisions = review::decisions(s, id)?;
-            caller.audit(s, "proposal.read", Some(&format!("proposal {id}")), None)?;
+            caller.audit("proposal.read", Some(&format!("proposal {id}")), None)?;
             Ok(Json(json!({
                 "proposal": p,
                 "child": access::redact(&caller.account, &child.record),
@@ -714,7 +713,6 @@ async fn decide(
             Err(e) => format!("decision={decision:?} refused: {e}"),
         };
         caller.audit(
-            &store,
             "proposal.decide",
             Some(&format!("proposal {id}")),
             Some(&detail),
@@ -751,12 +749,7 @@ async fn audit(
             let next = (items.len() == limit)
                 .then(|| items.last().map(|e| e.id.to_string()))
                 .flatten();
-            caller.audit(
-                s,
-                "audit.read",
-                None,
-                Some(&format!("items={}", items.len())),
-            )?;
+            caller.audit("audit.read", None, Some(&format!("items={}", items.len())))?;
             Ok(Json(json!({"items": items, "next": next})))
         })
     })
@@ -771,7 +764,7 @@ async fn list_accounts(
     blocking(&state, move |st| {
         st.with_reader(|s| {
             let items = access::list_accounts(s)?;
-            caller.audit(s, "account.list", None, None)?;
+            caller.audit("account.list", None, None)?;
             Ok(Json(json!({"items": items})))
         })
     })

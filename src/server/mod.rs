@@ -13,6 +13,7 @@
 //! they never contain names, dates of birth or contacts.
 
 mod api;
+mod audit;
 mod error;
 mod metrics;
 pub mod openapi;
@@ -70,6 +71,7 @@ pub(crate) struct Inner {
     metrics: metrics::Metrics,
     wake: Mutex<mpsc::Sender<()>>,
     stop: Arc<AtomicBool>,
+    audit: Arc<audit::AuditWriter>,
 }
 
 pub(crate) type AppState = Arc<Inner>;
@@ -120,6 +122,7 @@ impl Service {
             metrics: metrics::Metrics::default(),
             wake: Mutex::new(tx),
             stop: Arc::new(AtomicBool::new(false)),
+            audit: Arc::new(audit::AuditWriter::open(&config.data.join(DATABASE_FILE))?),
         });
         let worker_state = Arc::clone(&state);
         let worker = std::thread::Builder::new()
