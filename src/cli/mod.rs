@@ -2,6 +2,7 @@
 //! does no more than read arguments, call the library and print.
 
 mod bench;
+mod bench_http;
 mod import;
 mod search;
 mod serve;
@@ -74,6 +75,8 @@ enum Command {
     },
     /// Measure import throughput, memory, index size and search latency.
     Bench(bench::BenchArgs),
+    /// Load-test a running service: concurrent searches over loopback.
+    BenchHttp(bench_http::BenchHttpArgs),
     /// Run the HTTP service (`--demo`: with the sample loaded and demo accounts).
     Serve(serve::ServeArgs),
     /// Manage accounts of the service.
@@ -130,13 +133,20 @@ fn progress_bar(len: u64, what: &'static str) -> indicatif::ProgressBar {
 }
 
 pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    // The service logs each request (route template, status, time: never names).
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_level.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Import(args) => import::run(args),
         Command::Search(args) => search::run(args),
@@ -156,6 +166,7 @@ pub fn run() -> ExitCode {
             out,
         } => fixtures(seed, children, inquiries, out),
         Command::Bench(args) => bench::run(args),
+        Command::BenchHttp(args) => bench_http::run(args),
         Command::Serve(args) => serve::serve(args),
         Command::User(cmd) => serve::user(cmd),
     };
