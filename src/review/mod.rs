@@ -334,11 +334,11 @@ pub fn queue(
     };
     let sql = format!(
         "SELECT {PROPOSAL_COLUMNS} FROM proposals p
-         JOIN records c ON c.kind = 'child' AND c.agency = p.child_agency AND c.record_id = p.child_id
+         LEFT JOIN records c ON c.kind = 'child' AND c.agency = p.child_agency AND c.record_id = p.child_id
          WHERE (?1 IS NULL OR p.status = ?1)
            AND (?2 IS NULL OR p.band = ?2)
            AND (?3 IS NULL OR p.child_agency = ?3 OR p.inquiry_agency = ?3)
-           AND (?4 IS NULL OR c.tracing_consent = 1 OR p.child_agency = ?4)
+           AND (?4 IS NULL OR COALESCE(c.tracing_consent, 1) = 1 OR p.child_agency = ?4)
            AND (p.probability < ?5 OR (p.probability = ?5 AND p.id > ?6))
          ORDER BY p.probability DESC, p.id
          LIMIT ?7"
@@ -575,4 +575,80 @@ pub fn pending_count(store: &Store) -> Result<u64, ReviewError> {
         [],
         |r| r.get::<_, i64>(0),
     )? as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proposal(child: &str, inquiry: &str, p: f32) -> Proposal {
+        Proposal {
+            child: RecordKey::new(RecordKind::Child, "a", child),
+            inquiry: RecordKey::new(RecordKind::Inquiry, "b", inquiry),
+            probability: p,
+            band: Band::Likely,
+            explanation: vec![ComparisonExplanation {
+                field: "name".into(),
+                detail: "same".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_state_machine() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let ids = save_proposals(
+            &mut store,
+            &[proposal("c1", "i1", 0.9), proposal("c2", "i2", 0.8)],
+        )
+        .unwrap();
+        let (p1, p2) = (ids[0], ids[1]);
+        // Defer, then decide: a deferred proposal is still open.
+        decide(&mut store, p1, Decision::Defer, None, "r", None).unwrap();
+        // A stale version conflicts.
+        assert!(matches!(
+            decide(&mut store, p1, Decision::Confirm, None, "r", Some(1)),
+            Err(ReviewError::Conflict(_))
+        ));
+        let p = decide(&mut store, p1, Decision::Confirm, Some("ok"), "r", Some(2)).unwrap();
+        assert_eq!(p.status, "confirmed");
+        assert!(matches!(
+            decide(&mut store, p1, Decision::Reject, None, "r", None),
+            Err(ReviewError::Conflict(_))
+        ));
+        let child = RecordKey::new(RecordKind::Child, "a", "c1");
+        assert_eq!(
+            case_status(&store, &child).unwrap().unwrap().0,
+            MATCH_CONFIRMED
+        );
+        // Rejected pairs are never proposed again; decided ones keep their state.
+        decide(&mut store, p2, Decision::Reject, None, "r", None).unwrap();
+        let again = save_proposals(
+            &mut store,
+            &[proposal("c1", "i1", 0.95), proposal("c2", "i2", 0.99)],
+        )
+        .unwrap();
+        assert!(again.is_empty());
+        assert_eq!(
+            get_proposal(&store, p2).unwrap().unwrap().status,
+            "rejected"
+        );
+        // Outcome, then no second outcome; history kept.
+        record_outcome(&mut store, &child, Outcome::Reunified, None, "o").unwrap();
+        assert!(matches!(
+            record_outcome(&mut store, &child, Outcome::Closed, None, "o"),
+            Err(ReviewError::Conflict(_))
+        ));
+        let review = record_review(&store, &child).unwrap();
+        assert_eq!(review.case_status.as_deref(), Some("reunified"));
+        assert_eq!(review.case_events.len(), 2);
+        assert_eq!(review.proposals[0].decisions.len(), 2);
+        // The queue is ordered and paginated.
+        let page = queue(&store, &QueueFilter::default(), None, 1).unwrap();
+        assert_eq!(page.items[0].id, p1);
+        let page2 = queue(&store, &QueueFilter::default(), page.next.as_deref(), 1).unwrap();
+        assert_eq!(page2.items[0].id, p2);
+        assert!(page2.next.is_none());
+    }
 }
