@@ -60,7 +60,7 @@ impl Config {
 }
 
 /// Read connections kept open, at most.
-const MAX_READERS: usize = 16;
+const MAX_READERS: usize = 64;
 
 pub(crate) struct Inner {
     writer: Mutex<Registry>,
