@@ -561,6 +561,7 @@ async fn search(
         let hits = st.index.search(&query)?;
         st.with_reader(|store| {
             let mut out = Vec::new();
+            let mut keys = Vec::new();
             for hit in hits {
                 // The index may lag a moment behind the store; the store decides.
                 let Some(rec) = store
@@ -569,6 +570,7 @@ async fn search(
                 else {
                     continue;
                 };
+                keys.push(format!("{}/{}", hit.key.agency, hit.key.record_id));
                 out.push(json!({
                     "key": hit.key, "score": hit.score, "reasons": hit.reasons,
                     "record": access::redact(&caller.account, &rec.record),
@@ -581,7 +583,13 @@ async fn search(
             caller.audit(
                 "search",
                 query.kind.map(|k| k.as_str()),
-                Some(&format!("fields={} hits={}", asked.join(","), out.len())),
+                // The records shown, by key: a search result is a read of each.
+                Some(&format!(
+                    "fields={} hits={} keys={}",
+                    asked.join(","),
+                    out.len(),
+                    keys.join(",")
+                )),
             )?;
             Ok(Json(json!({"hits": out})))
         })
