@@ -1161,3 +1161,63 @@ fn a_batch_interrupted_by_a_stop_resumes_on_the_next_start() {
     assert_eq!(stats.children, N as u64);
     assert_eq!(stats.history_versions, 0);
 }
+
+/// Captures what the service logs.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+    fn make_writer(&'a self) -> LogBuffer {
+        self.clone()
+    }
+}
+
+#[test]
+fn the_logs_never_hold_names_dates_of_birth_or_contacts() {
+    let logs = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .finish();
+    // Global: the server's threads log through it (other tests' requests too).
+    let _ = tracing::subscriber::set_global_default(subscriber);
+    let (_dir, _data, t, srv) = loaded();
+    let r = srv.call(
+        "GET",
+        "/api/v1/search?name=Amina%20Yusuf&born=2015-03-02&father=Yusuf",
+        Some(&t.officer),
+    );
+    assert_eq!(r.status, 200);
+    srv.call("GET", "/api/v1/records/inquiry/ag2/I1", Some(&t.reviewer));
+    let bad = format!("{CHILD_HEADER}\nB1,ag1,Amina,Yusuf,,F,2015-02-30,,,,,,,,,,,,yes\n");
+    let r = srv.csv("/api/v1/batches?kind=child", &t.agency1, &bad, &[]);
+    srv.wait_batch(r.json()["id"].as_i64().unwrap(), &t.agency1);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("route=/api/v1/search"),
+        "requests are logged: {text}"
+    );
+    for secret in [
+        "Amina",
+        "Yusuf",
+        "Halima",
+        "2015-03-02",
+        "2015-02-30",
+        "+249",
+        "555 0101",
+    ] {
+        assert!(!text.contains(secret), "the logs hold {secret:?}");
+    }
+}
