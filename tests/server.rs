@@ -283,7 +283,7 @@ fn accounts(data: &Path) -> Tokens {
     std::fs::create_dir_all(data).unwrap();
     let store = Store::open(&data.join(DATABASE_FILE)).unwrap();
     let add = |name: &str, agency: &str, role: Role| {
-        access::add_account(&store, name, agency, role, "test")
+        access::add_account(&store, name, agency, role, "test", None)
             .unwrap()
             .1
     };
@@ -525,6 +525,14 @@ fn revoked_tokens_are_refused() {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert!(actions.contains(&"account.add") && actions.contains(&"account.revoke"));
+    let revoke = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "account.revoke")
+        .unwrap();
+    assert_eq!(revoke["origin"], "127.0.0.1");
+    assert!(revoke["actor"].as_str().unwrap().contains("adam"));
 }
 
 #[test]
@@ -910,7 +918,7 @@ fn the_review_workflow_end_to_end() {
 fn two_reviewers_deciding_at_once_one_wins_the_other_gets_409() {
     let (_dir, data, t, srv) = loaded();
     let store = Store::open(&data.join(DATABASE_FILE)).unwrap();
-    let second = access::add_account(&store, "ruth", "rev", Role::Reviewer, "test")
+    let second = access::add_account(&store, "ruth", "rev", Role::Reviewer, "test", None)
         .unwrap()
         .1;
     for (child, inquiry) in [("C1", "I1"), ("C2", "I2")] {

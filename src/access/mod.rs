@@ -138,6 +138,7 @@ pub fn add_account(
     agency: &str,
     role: Role,
     actor: &str,
+    origin: Option<&str>,
 ) -> Result<(Account, String), AccessError> {
     check_name("an account name", name)?;
     check_name("an agency", agency)?;
@@ -161,17 +162,23 @@ pub fn add_account(
         agency: agency.to_string(),
         role,
     };
-    store.audit(
+    store.audit_from(
         actor,
         "account.add",
         Some(&format!("account {name}")),
         Some(&format!("agency={agency} role={role}")),
+        origin,
     )?;
     Ok((account, token))
 }
 
 /// Revokes an account's token: it is refused from now on.
-pub fn revoke_account(store: &Store, name: &str, actor: &str) -> Result<(), AccessError> {
+pub fn revoke_account(
+    store: &Store,
+    name: &str,
+    actor: &str,
+    origin: Option<&str>,
+) -> Result<(), AccessError> {
     let n = store.conn().execute(
         "UPDATE accounts SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
         params![name, now()],
@@ -179,11 +186,12 @@ pub fn revoke_account(store: &Store, name: &str, actor: &str) -> Result<(), Acce
     if n == 0 {
         return Err(AccessError::NoSuchAccount(name.to_string()));
     }
-    store.audit(
+    store.audit_from(
         actor,
         "account.revoke",
         Some(&format!("account {name}")),
         None,
+        origin,
     )?;
     Ok(())
 }
@@ -316,7 +324,7 @@ mod tests {
     fn tokens_are_random_and_only_hashes_stored() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
-        let (a, token) = add_account(&store, "ana", "ag1", Role::Officer, "test").unwrap();
+        let (a, token) = add_account(&store, "ana", "ag1", Role::Officer, "test", None).unwrap();
         assert!(token.starts_with(TOKEN_PREFIX) && token.len() == TOKEN_PREFIX.len() + 64);
         let stored: String = store
             .conn()
@@ -327,10 +335,10 @@ mod tests {
         assert_eq!(authenticate(&store, &token).unwrap(), Some(a));
         assert_eq!(authenticate(&store, "flk_nothing").unwrap(), None);
         assert!(matches!(
-            add_account(&store, "ana", "ag2", Role::Admin, "test"),
+            add_account(&store, "ana", "ag2", Role::Admin, "test", None),
             Err(AccessError::NameTaken(_))
         ));
-        revoke_account(&store, "ana", "test").unwrap();
+        revoke_account(&store, "ana", "test", None).unwrap();
         assert_eq!(authenticate(&store, &token).unwrap(), None);
         assert_ne!(new_token().unwrap(), new_token().unwrap());
     }

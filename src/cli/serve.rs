@@ -68,7 +68,8 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
             std::fs::create_dir_all(&data.data)?;
             let store =
                 famlink::store::Store::open(&data.data.join(famlink::registry::DATABASE_FILE))?;
-            let (account, token) = access::add_account(&store, &name, &agency, role, &cli_actor())?;
+            let (account, token) =
+                access::add_account(&store, &name, &agency, role, &cli_actor(), None)?;
             println!(
                 "account {} ({} at {}); its token, shown only now:",
                 account.name, account.role, account.agency
@@ -78,7 +79,7 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::Revoke { data, name } => {
             let store =
                 famlink::store::Store::open(&data.data.join(famlink::registry::DATABASE_FILE))?;
-            access::revoke_account(&store, &name, &cli_actor())?;
+            access::revoke_account(&store, &name, &cli_actor(), None)?;
             println!("revoked {name}");
         }
     }
@@ -184,7 +185,7 @@ fn demo(service: &Service) -> anyhow::Result<()> {
             ("demo-reviewer", "famlink-review", Role::Reviewer),
             ("demo-admin", "famlink-admin", Role::Admin),
         ] {
-            let (_, token) = access::add_account(reg.store(), name, agency, role, "demo")?;
+            let (_, token) = access::add_account(reg.store(), name, agency, role, "demo", None)?;
             tokens.push((role, name, agency, token));
         }
         Ok(())

@@ -796,7 +796,14 @@ async fn add_account(
         .map_err(ApiError::bad_request)?;
     blocking(&state, move |st| {
         st.with_reader(|s| {
-            let (account, token) = access::add_account(s, &name, &agency, role, &caller.actor())?;
+            let (account, token) = access::add_account(
+                s,
+                &name,
+                &agency,
+                role,
+                &caller.actor(),
+                Some(&caller.origin),
+            )?;
             Ok((
                 StatusCode::CREATED,
                 Json(json!({"account": account, "token": token})),
@@ -815,7 +822,7 @@ async fn revoke_account(
     caller.require(Action::ManageAccounts)?;
     blocking(&state, move |st| {
         st.with_reader(|s| {
-            access::revoke_account(s, &name, &caller.actor())?;
+            access::revoke_account(s, &name, &caller.actor(), Some(&caller.origin))?;
             Ok(StatusCode::NO_CONTENT.into_response())
         })
     })
