@@ -789,7 +789,7 @@ fn the_review_workflow_end_to_end() {
         "PUT",
         "/api/v1/records/inquiry/ag2/I2",
         &t.agency2,
-        json!({"record_id": "I2", "given_name": "Tesfaye", "family_name": "Bekele", "sex": "M",
+        json!({"given_name": "Tesfaye", "family_name": "Bekele", "sex": "M",
                "birth_date": "2012", "father_name": "Bekele Girma", "origin_village": "Humera",
                "inquirer_name": "Bekele Girma", "inquirer_relationship": "father",
                "inquirer_contact": "+251 555 0202", "notes": "called again"}),

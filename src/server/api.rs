@@ -173,10 +173,17 @@ fn parse_record(
     kind: RecordKind,
     body: &[u8],
     consent: Option<bool>,
+    path_id: Option<&str>,
 ) -> Result<Record, ApiError> {
-    let value = json_body(body)?;
-    if !value.is_object() {
+    let mut value = json_body(body)?;
+    let Some(object) = value.as_object_mut() else {
         return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    // PUT names the record in its path; the body need not repeat it.
+    if let Some(id) = path_id {
+        object
+            .entry("record_id")
+            .or_insert_with(|| Value::String(id.to_string()));
     }
     let line = value.to_string();
     let mut rows = JsonLines::new(line.as_bytes());
@@ -296,7 +303,7 @@ async fn create_record(
 ) -> Result<Response, ApiError> {
     caller.require(Action::WriteRecord)?;
     let kind = kind_of(&kind)?;
-    let record = parse_record(&caller.account, kind, &body, consent_param(&q)?)?;
+    let record = parse_record(&caller.account, kind, &body, consent_param(&q)?, None)?;
     let (status, v) = blocking(&state, move |st| store_record(st, &caller, record, true)).await?;
     Ok((status, Json(v)).into_response())
 }
@@ -313,7 +320,7 @@ async fn update_record(
     if !access::may_write(&caller.account, &agency) {
         return Err(ApiError::forbidden());
     }
-    let record = parse_record(&caller.account, kind, &body, consent_param(&q)?)?;
+    let record = parse_record(&caller.account, kind, &body, consent_param(&q)?, Some(&id))?;
     if record.record_id != id {
         return Err(ApiError::bad_request(
             "the body's record_id differs from the path's",
