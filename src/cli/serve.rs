@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// Largest request body, in bytes (larger ones get 413).
     #[arg(long, default_value_t = 64 << 20)]
     max_body: usize,
+    /// Searches run at once (0: one per core); the others wait in line.
+    #[arg(long, default_value_t = 0)]
+    search_slots: usize,
     /// Review thresholds (default: the committed matching-rules/review.toml).
     #[arg(long)]
     rules: Option<PathBuf>,
@@ -103,6 +106,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let mut config = Config::new(&data);
     config.max_body = args.max_body;
+    config.search_slots = args.search_slots;
     if let Some(path) = &args.rules {
         config.rules = ReviewRules::load(path).map_err(anyhow::Error::msg)?;
     }

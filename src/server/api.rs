@@ -564,7 +564,15 @@ async fn search(
     caller.require(Action::Search)?;
     let mut query = search_query(&q)?;
     query.viewer_agency = Some(caller.account.agency.clone());
-    blocking(&state, move |st| {
+    // The CPU-bound part holds a slot; the audit commit (I/O) does not.
+    let slot = state
+        .search_slots
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
+    let account = caller.account.clone();
+    let kind = query.kind;
+    let (out, keys) = blocking(&state, move |st| {
         let hits = st.index.search(&query)?;
         st.with_reader(|store| {
             let mut out = Vec::new();
@@ -573,33 +581,35 @@ async fn search(
                 // The index may lag a moment behind the store; the store decides.
                 let Some(rec) = store
                     .get(&hit.key)?
-                    .filter(|s| access::may_read(&caller.account, &s.record))
+                    .filter(|s| access::may_read(&account, &s.record))
                 else {
                     continue;
                 };
                 keys.push(format!("{}/{}", hit.key.agency, hit.key.record_id));
                 out.push(json!({
                     "key": hit.key, "score": hit.score, "reasons": hit.reasons,
-                    "record": access::redact(&caller.account, &rec.record),
+                    "record": access::redact(&account, &rec.record),
                 }));
             }
-            let asked: Vec<&str> = ["name", "father", "mother", "place", "born", "age", "sex"]
-                .into_iter()
-                .filter(|k| q.contains_key(*k))
-                .collect();
-            caller.audit(
-                "search",
-                query.kind.map(|k| k.as_str()),
-                // The records shown, by key: a search result is a read of each.
-                Some(&format!(
-                    "fields={} hits={} keys={}",
-                    asked.join(","),
-                    out.len(),
-                    keys.join(",")
-                )),
-            )?;
-            Ok(Json(json!({"hits": out})))
+            Ok((out, keys))
         })
+    })
+    .await?;
+    drop(slot);
+    let asked: Vec<&str> = ["name", "father", "mother", "place", "born", "age", "sex"]
+        .into_iter()
+        .filter(|k| q.contains_key(*k))
+        .collect();
+    // The records shown, by key: a search result is a read of each.
+    let detail = format!(
+        "fields={} hits={} keys={}",
+        asked.join(","),
+        out.len(),
+        keys.join(",")
+    );
+    blocking(&state, move |_| {
+        caller.audit("search", kind.map(|k| k.as_str()), Some(&detail))?;
+        Ok(Json(json!({"hits": out})))
     })
     .await
 }

@@ -47,6 +47,8 @@ pub struct Config {
     /// Largest request body accepted, in bytes; larger ones get 413.
     pub max_body: usize,
     pub rules: ReviewRules,
+    /// Searches run at once (0: one per core); the others wait in line.
+    pub search_slots: usize,
 }
 
 impl Config {
@@ -55,6 +57,7 @@ impl Config {
             data: data.into(),
             max_body: 64 << 20,
             rules: ReviewRules::parse(crate::review::DEFAULT_RULES).expect("committed rules parse"),
+            search_slots: 0,
         }
     }
 }
@@ -72,6 +75,10 @@ pub(crate) struct Inner {
     wake: Mutex<mpsc::Sender<()>>,
     stop: Arc<AtomicBool>,
     audit: Arc<audit::AuditWriter>,
+    /// Searches running at once: about one per core, the rest wait in line (FIFO),
+    /// so that fifty concurrent searches do not time-slice each other into a long
+    /// tail.
+    search_slots: tokio::sync::Semaphore,
 }
 
 pub(crate) type AppState = Arc<Inner>;
@@ -123,6 +130,10 @@ impl Service {
             wake: Mutex::new(tx),
             stop: Arc::new(AtomicBool::new(false)),
             audit: Arc::new(audit::AuditWriter::open(&config.data.join(DATABASE_FILE))?),
+            search_slots: tokio::sync::Semaphore::new(match config.search_slots {
+                0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+                n => n,
+            }),
         });
         let worker_state = Arc::clone(&state);
         let worker = std::thread::Builder::new()
