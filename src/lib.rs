@@ -6,6 +6,8 @@
 //! review. This crate knows nothing of HTTP or of the command line; `famlink serve`
 //! and the CLI are thin layers over it.
 
+pub mod access;
+pub mod batch;
 pub mod compare;
 pub mod fixtures;
 pub mod import;
@@ -15,6 +17,8 @@ pub mod model;
 pub mod names;
 pub mod record;
 pub mod registry;
+pub mod review;
 pub mod rules;
 pub mod search;
+pub mod server;
 pub mod store;

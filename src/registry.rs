@@ -10,6 +10,7 @@
 //! registry brings the index up to date before anything else happens.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::import::{self, ImportError, ImportOptions, ImportReport, Input, Progress};
 use crate::record::RecordKey;
@@ -91,7 +92,7 @@ pub struct CatchUp {
 pub struct Registry {
     dir: PathBuf,
     store: Store,
-    index: SearchIndex,
+    index: Arc<SearchIndex>,
 }
 
 impl Registry {
@@ -109,7 +110,7 @@ impl Registry {
         let search_dir = dir.join(SEARCH_DIR);
         std::fs::create_dir_all(&search_dir)
             .map_err(|e| RegistryError::DataDir(search_dir.clone(), e))?;
-        let index = SearchIndex::open(&search_dir)?;
+        let index = Arc::new(SearchIndex::open(&search_dir)?);
         let mut registry = Registry {
             dir: dir.to_path_buf(),
             store,
@@ -138,6 +139,15 @@ impl Registry {
 
     pub fn index(&self) -> &SearchIndex {
         &self.index
+    }
+
+    /// The index, to search it from other threads while this registry writes.
+    pub fn shared_index(&self) -> Arc<SearchIndex> {
+        Arc::clone(&self.index)
+    }
+
+    pub(crate) fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
     }
 
     /// Indexes whatever the store holds that the index has not seen. An index that

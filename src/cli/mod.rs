@@ -2,11 +2,13 @@
 //! does no more than read arguments, call the library and print.
 
 mod bench;
+mod bench_http;
 mod import;
 mod link;
 mod matching;
 mod search;
 mod train;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +89,13 @@ enum Command {
     Match(matching::MatchArgs),
     /// Precision, recall and F1 of proposals at each band; recall@1 and recall@K.
     Eval(matching::EvalArgs),
+    /// Load-test a running service: concurrent searches over loopback.
+    BenchHttp(bench_http::BenchHttpArgs),
+    /// Run the HTTP service (`--demo`: with the sample loaded and demo accounts).
+    Serve(serve::ServeArgs),
+    /// Manage accounts of the service.
+    #[command(subcommand)]
+    User(serve::UserCommand),
 }
 
 fn parse_kind(s: &str) -> Result<RecordKind, String> {
@@ -138,13 +147,20 @@ fn progress_bar(len: u64, what: &'static str) -> indicatif::ProgressBar {
 }
 
 pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    // The service logs each request (route template, status, time: never names).
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_level.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Import(args) => import::run(args),
         Command::Search(args) => search::run(args),
@@ -169,6 +185,9 @@ pub fn run() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Match(args) => matching::run(args),
         Command::Eval(args) => matching::run_eval(args),
+        Command::BenchHttp(args) => bench_http::run(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::User(cmd) => serve::user(cmd),
     };
     match result {
         Ok(code) => code,

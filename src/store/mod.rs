@@ -102,6 +102,8 @@ pub struct AuditEntry {
     pub action: String,
     pub target: Option<String>,
     pub detail: Option<String>,
+    /// Where the request came from (an address), for actions over the network.
+    pub origin: Option<String>,
 }
 
 /// Totals for `famlink stats`.
@@ -133,6 +135,16 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
         Ok(Store { conn })
+    }
+
+    /// The underlying connection, for the library's other tables (accounts,
+    /// review, batches).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     /// The schema version the database is at.
@@ -312,12 +324,38 @@ impl Store {
         Ok(())
     }
 
+    /// Appends one line to the audit log for an action that came from `origin`
+    /// (a network address). Same rules as [`Store::audit`].
+    pub fn audit_from(
+        &self,
+        actor: &str,
+        action: &str,
+        target: Option<&str>,
+        detail: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("INSERT INTO audit_log (at, actor, action, target, detail, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![now(), actor, action, target, detail, origin])?;
+        Ok(())
+    }
+
     /// The newest `limit` audit entries, newest first.
     pub fn audit_entries(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_page(None, limit)
+    }
+
+    /// Up to `limit` audit entries older than `before` (an entry id), newest first.
+    pub fn audit_page(
+        &self,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?1",
+            "SELECT id, at, actor, action, target, detail, origin FROM audit_log
+             WHERE id < ?2 ORDER BY id DESC LIMIT ?1",
         )?;
-        let rows = stmt.query_map(params![limit as i64], |r| {
+        let rows = stmt.query_map(params![limit as i64, before.unwrap_or(i64::MAX)], |r| {
             Ok(AuditEntry {
                 id: r.get(0)?,
                 at: r.get(1)?,
@@ -325,6 +363,7 @@ impl Store {
                 action: r.get(3)?,
                 target: r.get(4)?,
                 detail: r.get(5)?,
+                origin: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -445,6 +484,12 @@ impl Batch<'_> {
         };
         self.next_seq += 1;
         Ok(outcome)
+    }
+
+    /// The open transaction, for writes of the library's other tables that must
+    /// commit together with the records (a batch's progress).
+    pub(crate) fn tx(&self) -> &rusqlite::Transaction<'_> {
+        &self.tx
     }
 
     /// Makes everything in the batch durable and visible at once.

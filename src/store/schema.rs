@@ -8,9 +8,10 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::{now, StoreError};
 
-pub(super) const MIGRATIONS: &[(&str, &str)] = &[(
-    "records, history, imports and audit",
-    r#"
+pub(super) const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "records, history, imports and audit",
+        r#"
 CREATE TABLE imports (
     id          INTEGER PRIMARY KEY,
     kind        TEXT NOT NULL CHECK (kind IN ('child', 'inquiry')),
@@ -67,7 +68,110 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#,
-)];
+    ),
+    (
+        "accounts, review, case status, batches and audit origin",
+        r#"
+-- Users of the service. Only a SHA-256 hash of a token is kept.
+CREATE TABLE accounts (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    agency     TEXT NOT NULL,
+    role       TEXT NOT NULL CHECK (role IN ('officer', 'agency', 'reviewer', 'admin')),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+
+-- A proposed link between a child and an inquiry, at most one per pair.
+CREATE TABLE proposals (
+    id              INTEGER PRIMARY KEY,
+    child_agency    TEXT NOT NULL,
+    child_id        TEXT NOT NULL,
+    inquiry_agency  TEXT NOT NULL,
+    inquiry_id      TEXT NOT NULL,
+    probability     REAL NOT NULL,
+    band            TEXT NOT NULL,
+    explanation     TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'deferred', 'confirmed', 'rejected', 'undone')),
+    version         INTEGER NOT NULL DEFAULT 1,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    UNIQUE (child_agency, child_id, inquiry_agency, inquiry_id)
+);
+CREATE INDEX proposals_queue ON proposals (status, probability DESC, id);
+CREATE INDEX proposals_inquiry ON proposals (inquiry_agency, inquiry_id);
+
+-- Every decision on a proposal, and every later change of it (undo).
+CREATE TABLE decisions (
+    id        INTEGER PRIMARY KEY,
+    proposal  INTEGER NOT NULL REFERENCES proposals (id),
+    decision  TEXT NOT NULL,
+    note      TEXT,
+    reviewer  TEXT NOT NULL,
+    at        TEXT NOT NULL
+);
+CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+
+-- The case status of a record, beside the record (which keeps its own history).
+CREATE TABLE case_status (
+    kind       TEXT NOT NULL,
+    agency     TEXT NOT NULL,
+    record_id  TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    proposal   INTEGER REFERENCES proposals (id),
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (kind, agency, record_id)
+) WITHOUT ROWID;
+
+-- Every change of a case status, kept.
+CREATE TABLE case_events (
+    id        INTEGER PRIMARY KEY,
+    kind      TEXT NOT NULL,
+    agency    TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    status    TEXT NOT NULL,
+    proposal  INTEGER REFERENCES proposals (id),
+    note      TEXT,
+    actor     TEXT NOT NULL,
+    at        TEXT NOT NULL
+);
+CREATE INDEX case_events_record ON case_events (kind, agency, record_id);
+
+-- Batches submitted to the service: a durable job queue.
+CREATE TABLE batches (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL CHECK (kind IN ('child', 'inquiry')),
+    agency          TEXT,
+    actor           TEXT NOT NULL,
+    format          TEXT NOT NULL,
+    consent_for_all INTEGER,
+    content_hash    TEXT NOT NULL,
+    idempotency_key TEXT,
+    state           TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    rows_read       INTEGER NOT NULL DEFAULT 0,
+    imported        INTEGER NOT NULL DEFAULT 0,
+    rejected        INTEGER NOT NULL DEFAULT 0,
+    errors          TEXT NOT NULL DEFAULT '[]',
+    proposals       TEXT NOT NULL DEFAULT '[]',
+    matched_rows    INTEGER NOT NULL DEFAULT 0,
+    body            BLOB NOT NULL,
+    message         TEXT,
+    created_at      TEXT NOT NULL,
+    started_at      TEXT,
+    finished_at     TEXT
+);
+CREATE UNIQUE INDEX batches_content ON batches (COALESCE(agency, ''), kind, content_hash);
+CREATE UNIQUE INDEX batches_key ON batches (COALESCE(agency, ''), idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+
+ALTER TABLE audit_log ADD COLUMN origin TEXT;
+"#,
+    ),
+];
 
 /// Brings the database up to the newest schema.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -1,0 +1,325 @@
+//! The HTTP API: a thin axum layer over the library (accounts, registry, review,
+//! batches). Handlers authenticate, check the role rules of [`crate::access`],
+//! call the library on a blocking thread, audit, and map errors to JSON.
+//!
+//! Concurrency: one writer [`Registry`] (behind a mutex) stores records and keeps
+//! the search index in step; searches share the index and read the store through a
+//! small pool of read connections (WAL lets them read while the writer writes).
+//! Decisions and audit lines are written through pool connections too: SQLite
+//! serializes them, and an `IMMEDIATE` transaction makes two reviewers deciding at
+//! once come one after the other, the second seeing the first's decision.
+//!
+//! Logs name routes by their template and never carry query strings or bodies, so
+//! they never contain names, dates of birth or contacts.
+
+mod api;
+mod audit;
+mod error;
+mod metrics;
+pub mod openapi;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+pub use error::ApiError;
+pub use openapi::{RouteDoc, ROUTES};
+
+use crate::batch;
+use crate::registry::{Registry, RegistryError, DATABASE_FILE};
+use crate::review::ReviewRules;
+use crate::search::SearchIndex;
+use crate::store::Store;
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data: PathBuf,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    pub max_body: usize,
+    pub rules: ReviewRules,
+    /// Searches run at once (0: one per core); the others wait in line.
+    pub search_slots: usize,
+}
+
+impl Config {
+    pub fn new(data: impl Into<PathBuf>) -> Self {
+        Config {
+            data: data.into(),
+            max_body: 64 << 20,
+            rules: ReviewRules::parse(crate::review::DEFAULT_RULES).expect("committed rules parse"),
+            search_slots: 0,
+        }
+    }
+}
+
+/// Read connections kept open, at most.
+const MAX_READERS: usize = 64;
+
+pub(crate) struct Inner {
+    writer: Mutex<Registry>,
+    index: Arc<SearchIndex>,
+    readers: Mutex<Vec<Store>>,
+    db_path: PathBuf,
+    rules: ReviewRules,
+    metrics: metrics::Metrics,
+    wake: Mutex<mpsc::Sender<()>>,
+    stop: Arc<AtomicBool>,
+    audit: Arc<audit::AuditWriter>,
+    /// Searches running at once: about one per core, the rest wait in line (FIFO),
+    /// so that fifty concurrent searches do not time-slice each other into a long
+    /// tail.
+    search_slots: tokio::sync::Semaphore,
+}
+
+pub(crate) type AppState = Arc<Inner>;
+
+impl Inner {
+    /// Runs `f` with a read connection from the pool.
+    pub(crate) fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let store = self.readers.lock().expect("reader pool").pop();
+        let store = match store {
+            Some(s) => s,
+            None => Store::open(&self.db_path)?,
+        };
+        let out = f(&store);
+        let mut pool = self.readers.lock().expect("reader pool");
+        if pool.len() < MAX_READERS {
+            pool.push(store);
+        }
+        out
+    }
+
+    pub(crate) fn wake_worker(&self) {
+        let _ = self.wake.lock().expect("wake").send(());
+    }
+}
+
+/// The service over one data directory, with its batch worker.
+pub struct Service {
+    state: AppState,
+    worker: std::thread::JoinHandle<()>,
+}
+
+impl Service {
+    /// Opens the data directory (bringing the index up to date) and starts the batch
+    /// worker, which first resumes any batch a previous run left unfinished.
+    pub fn open(config: &Config) -> Result<Service, RegistryError> {
+        let registry = Registry::open(&config.data)?;
+        let index = registry.shared_index();
+        let (tx, rx) = mpsc::channel();
+        let state = Arc::new(Inner {
+            writer: Mutex::new(registry),
+            index,
+            readers: Mutex::new(Vec::new()),
+            db_path: config.data.join(DATABASE_FILE),
+            rules: config.rules,
+            metrics: metrics::Metrics::default(),
+            wake: Mutex::new(tx),
+            stop: Arc::new(AtomicBool::new(false)),
+            audit: Arc::new(audit::AuditWriter::open(&config.data.join(DATABASE_FILE))?),
+            search_slots: tokio::sync::Semaphore::new(match config.search_slots {
+                0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+                n => n,
+            }),
+        });
+        let worker_state = Arc::clone(&state);
+        let worker = std::thread::Builder::new()
+            .name("famlink-batches".into())
+            .spawn(move || batch_worker(worker_state, rx))
+            .expect("spawn the batch worker");
+        let svc = Service { state, worker };
+        svc.state.wake_worker();
+        Ok(svc)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.state
+            .writer
+            .lock()
+            .expect("writer")
+            .dir()
+            .to_path_buf()
+    }
+
+    /// Runs `f` on the writer registry (for the command line: accounts, demo data).
+    pub fn with_registry<T>(&self, f: impl FnOnce(&mut Registry) -> T) -> T {
+        f(&mut self.state.writer.lock().expect("writer"))
+    }
+
+    /// Waits until no batch is queued or running (for the demo and tests).
+    pub fn wait_for_batches(&self, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            let idle = self
+                .state
+                .with_reader(|s| batch::queue_counts(s).map_err(ApiError::from))
+                .map(|(q, r, _)| q == 0 && r == 0)
+                .unwrap_or(false);
+            if idle {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn router(&self, max_body: usize) -> Router {
+        router(Arc::clone(&self.state), max_body)
+    }
+
+    /// Serves on `listener` until `shutdown` resolves; requests in flight finish,
+    /// then the batch worker stops after its current chunk (the batch resumes on
+    /// the next start).
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        max_body: usize,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = self
+            .router(max_body)
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.state.stop.store(true, Ordering::Release);
+        self.state.wake_worker();
+        let worker = self.worker;
+        let _ = tokio::task::spawn_blocking(move || worker.join()).await;
+        tracing::info!("stopped");
+        served
+    }
+
+    /// Stops the batch worker without serving (for the command line).
+    pub fn close(self) {
+        self.state.stop.store(true, Ordering::Release);
+        self.state.wake_worker();
+        let _ = self.worker.join();
+    }
+}
+
+fn batch_worker(state: AppState, wake: mpsc::Receiver<()>) {
+    loop {
+        if state.stop.load(Ordering::Acquire) {
+            return;
+        }
+        let next = state.with_reader(|s| batch::next_pending(s).map_err(ApiError::from));
+        match next {
+            Ok(Some(id)) => {
+                tracing::info!(batch = id, "batch running");
+                match batch::run(&state.writer, state.rules, id, &state.stop) {
+                    Ok(end) => tracing::info!(batch = id, ?end, "batch ended"),
+                    Err(e) => {
+                        tracing::error!(batch = id, error = %e, "batch failed");
+                        let registry = state.writer.lock().unwrap_or_else(|e| e.into_inner());
+                        let _ = registry.store().conn().execute(
+                            "UPDATE batches SET state = 'failed', message = ?2 WHERE id = ?1",
+                            rusqlite::params![id, e.to_string()],
+                        );
+                    }
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+        let _ = wake.recv_timeout(Duration::from_secs(2));
+    }
+}
+
+fn router(state: AppState, max_body: usize) -> Router {
+    let mut router: Router<AppState> = Router::new();
+    for route in ROUTES {
+        router = router.route(route.path, api::handler(route));
+    }
+    router
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            observe,
+        ))
+        .with_state(state)
+}
+
+/// Logs and counts every request by route template, and gives every error the
+/// JSON shape, also those axum makes itself (404, 405, 413, 415).
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let response = next.run(req).await;
+    let status = response.status();
+    let response = if status.as_u16() >= 400
+        && response
+            .headers()
+            .get(CONTENT_TYPE)
+            .is_none_or(|v| v.as_bytes() != b"application/json")
+    {
+        let code = match status.as_u16() {
+            400 => "bad_request",
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not_found",
+            405 => "method_not_allowed",
+            413 => "payload_too_large",
+            415 => "unsupported_media_type",
+            422 => "unprocessable",
+            _ => "error",
+        };
+        let body = axum::body::to_bytes(response.into_body(), 64 << 10)
+            .await
+            .unwrap_or_default();
+        let message = String::from_utf8_lossy(&body).trim().to_string();
+        let message = if message.is_empty() {
+            status.canonical_reason().unwrap_or("error").to_string()
+        } else {
+            message
+        };
+        ApiError::new(status, code, message).into_response()
+    } else {
+        response
+    };
+    let elapsed = start.elapsed();
+    state
+        .metrics
+        .observe(&method, &route, status.as_u16(), elapsed);
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status = status.as_u16(),
+        micros = elapsed.as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// A fresh directory for `serve --demo`.
+pub fn demo_dir() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "famlink-demo-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp()
+    ))
+}
+
+/// Whether `dir` is missing or empty.
+pub fn is_fresh(dir: &Path) -> bool {
+    std::fs::read_dir(dir).map_or(true, |mut d| d.next().is_none())
+}
