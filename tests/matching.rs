@@ -290,3 +290,116 @@ fn match_on_the_committed_sample() {
     let model = std::fs::read_to_string(matching::model_path(tmp.path())).unwrap();
     assert!(model.contains("\"log2_bayes_factor\""));
 }
+
+/// An inquiry and a child differing only in the given cells (column name → value).
+fn pair_with(q: &[(&str, &str)], c: &[(&str, &str)]) -> (String, String) {
+    let build = |header: &str, base: &str, edits: &[(&str, &str)]| {
+        let cols: Vec<&str> = header.split(',').collect();
+        let mut vals: Vec<String> = base.split(',').map(str::to_owned).collect();
+        for (k, v) in edits {
+            let i = cols.iter().position(|c| c == k).unwrap();
+            vals[i] = v.to_string();
+        }
+        vals.join(",")
+    };
+    (
+        build(
+            INQ_HEADER,
+            "I1,a,Ahmed,Hassan,,M,2014-05-02,,,Hassan Ali,Amina,Doolow,Gedo,SO,,,,,,,",
+            q,
+        ),
+        build(
+            CHILD_HEADER,
+            "C1,b,Ahmed,Hassan,,M,2014-05-02,,,Hassan Ali,Amina,Doolow,Gedo,SO,,,,,yes",
+            c,
+        ),
+    )
+}
+
+fn level(kind: matching::Kind, q: &[(&str, &str)], c: &[(&str, &str)]) -> (u8, String) {
+    let rules = rules_fast();
+    let (ql, cl) = pair_with(q, c);
+    let qp = prepared(RecordKind::Inquiry, INQ_HEADER, &ql, &rules);
+    let cp = prepared(RecordKind::Child, CHILD_HEADER, &cl, &rules);
+    let o = matching::Comparer::new(&rules).compare(kind, &qp, &cp);
+    let label = if o.level == famlink::compare::MISSING {
+        "missing".to_string()
+    } else {
+        kind.levels()[o.level as usize].to_string()
+    };
+    (o.level, label)
+}
+
+#[test]
+fn messy_dates_are_read_by_the_rules() {
+    use matching::Kind::Birth;
+    assert_eq!(level(Birth, &[], &[]).1, "same_day");
+    // Day and month swapped.
+    let d = |s: &'static str| [("birth_date", s)];
+    assert_eq!(
+        level(Birth, &d("2014-03-09"), &d("2014-09-03")).1,
+        "day_month_swapped"
+    );
+    // 1 January is a registration default: it weighs as the year only.
+    assert_eq!(
+        level(Birth, &d("2014-01-01"), &d("2014-06-15")).1,
+        "same_year"
+    );
+    assert_eq!(
+        level(Birth, &d("2014-02-01"), &d("2014-06-15")).1,
+        "overlap"
+    );
+    // A guessed age: 7 years old in 2021 allows 2013 and 2014.
+    let age = [
+        ("birth_date", ""),
+        ("age_years", "7"),
+        ("age_recorded_on", "2021-08-01"),
+    ];
+    assert_eq!(level(Birth, &age, &[]).1, "overlap");
+    assert_eq!(level(Birth, &age, &d("2011-05-02")).1, "within_tolerance");
+    // A year in the Ethiopian calendar, 7–8 years behind, for a child from Ethiopia.
+    let et = |s: &'static str| [("birth_date", s), ("origin_country", "ET")];
+    assert_eq!(
+        level(Birth, &et("2006"), &et("2014-05-02")).1,
+        "other_calendar"
+    );
+    assert_eq!(level(Birth, &d("2006"), &d("2014-05-02")).1, "different");
+}
+
+#[test]
+fn placeholders_layouts_and_places() {
+    use matching::Kind::{Father, Origin, PersonalName};
+    // Placeholders mean unknown, not a name that agrees.
+    let unknown = [("given_name", "UNKNOWN"), ("family_name", "LNU")];
+    assert_eq!(level(PersonalName, &unknown, &unknown).1, "missing");
+    assert_eq!(level(Father, &[("father_name", "N/A")], &[]).1, "missing");
+    // The whole name in one field, family name first in capitals.
+    let whole = [("given_name", "HASSAN Ahmed"), ("family_name", "")];
+    assert_eq!(level(PersonalName, &whole, &[]).1, "exact");
+    // Given and family swapped, and the Arabic script.
+    let swapped = [("given_name", "حسن"), ("family_name", "أحمد")];
+    assert_eq!(level(PersonalName, &swapped, &[]).1, "variant");
+    // A brother: everything agrees but his own name.
+    assert_eq!(
+        level(PersonalName, &[], &[("given_name", "Omar")]).1,
+        "different"
+    );
+    // Places hierarchically.
+    assert_eq!(
+        level(Origin, &[], &[("origin_village", "Dollow")]).1,
+        "same_village"
+    );
+    assert_eq!(
+        level(Origin, &[], &[("origin_village", "Luuq")]).1,
+        "same_district"
+    );
+    assert_eq!(
+        level(
+            Origin,
+            &[],
+            &[("origin_village", "Baidoa"), ("origin_district", "Bay")]
+        )
+        .1,
+        "same_country"
+    );
+}
