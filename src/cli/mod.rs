@@ -7,8 +7,8 @@ mod import;
 mod link;
 mod matching;
 mod search;
-mod train;
 mod serve;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -92,7 +92,7 @@ pub fn part_level(a: &NameKeys, b: &NameKeys, opts: &CloseOptions) -> PartLevel 
 thread_local! {
     /// Part levels already computed, by the addresses of the two keys; active only
     /// inside a [`MemoScope`], which clears it when it ends.
-    static MEMO: std::cell::RefCell<Option<std::collections::HashMap<(usize, usize), PartLevel>>> =
+    static MEMO: std::cell::RefCell<Option<crate::link::data::FastMap<(usize, usize), PartLevel>>> =
         const { std::cell::RefCell::new(None) };
 }
 
@@ -104,7 +104,7 @@ pub struct MemoScope(());
 
 impl MemoScope {
     pub fn new() -> MemoScope {
-        MEMO.with(|m| *m.borrow_mut() = Some(std::collections::HashMap::new()));
+        MEMO.with(|m| *m.borrow_mut() = Some(Default::default()));
         MemoScope(())
     }
 }
@@ -204,6 +204,12 @@ impl SetMatch {
 }
 
 fn joined_matches(parts: &[&NameKeys], other: &NameKeys) -> bool {
+    // A merged form is about as long as the two parts together (an "al" or a
+    // vowel may go): skip the skeletons of anything else.
+    let len: usize = parts.iter().map(|k| k.normalized.len()).sum();
+    if other.normalized.len() + 4 < len || len + 1 < other.normalized.len() {
+        return false;
+    }
     let joined: String = parts.iter().map(|k| k.normalized.as_str()).collect();
     if joined == other.normalized {
         return true;
