@@ -120,6 +120,29 @@ await check("an upload with a bad row shows the row and its reason", async () =>
   await context.close();
 });
 
+await check("pages label every field and fit a phone's screen", async () => {
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await page.goto(base + "/");
+  await page.getByLabel("Access token").fill(tokens.reviewer);
+  await Promise.all([page.waitForNavigation(), page.getByRole("button", { name: "Sign in" }).click()]);
+  const visit = [base + "/queue", base + "/search?name=Mohammed", base + (recordUrl || "/queue")];
+  const first = await page.locator("a.row-link").first().getAttribute("href");
+  if (first) visit.push(base + first);
+  for (const url of visit) {
+    await page.goto(url);
+    const unlabelled = await page.evaluate(() =>
+      Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea"))
+        .filter((el) => !(el.id && document.querySelector(`label[for="${el.id}"]`)) && !el.closest("label") && !el.getAttribute("aria-label"))
+        .map((el) => el.name));
+    assert(unlabelled.length === 0, url + ": unlabelled " + unlabelled.join(","));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 1, url + ": " + overflow + " px wider than the phone's screen");
+    assert(await page.evaluate(() => document.documentElement.lang.length > 0), url + ": no lang");
+  }
+  await context.close();
+});
+
 await browser.close();
 console.log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
