@@ -73,6 +73,56 @@ await check("search finds a name written in Cyrillic from its Latin spelling", a
   await page.screenshot({ path: shots + "/search.png" });
 });
 
+await check("a proposal shows an Arabic-script name beside a Latin one, right to left", async () => {
+  const { page } = reviewer;
+  let found = null;
+  for (const rec of ["/records/child/icrc-gaza/C0000056", "/records/child/unhcr-gaziantep/C0000082", "/records/child/unhcr-islamqala/C0000049"]) {
+    await page.goto(base + rec);
+    const link = page.locator("ul.history a[href^='/proposals/']").first();
+    if (await link.count()) { found = await link.getAttribute("href"); break; }
+  }
+  assert(found, "no proposal for the Arabic-script children");
+  await page.goto(base + found);
+  const child = page.locator(".side section").first().locator("bdi[dir=auto]").first();
+  const dir = await child.evaluate((el) => getComputedStyle(el).direction);
+  assert(dir === "rtl", "the Arabic name is laid out " + dir);
+  const inquiryText = await page.locator(".side section").nth(1).innerText();
+  assert(/[A-Za-z]/.test(inquiryText), "no Latin on the inquiry side");
+  await page.screenshot({ path: shots + "/proposal.png", fullPage: true });
+});
+
+await check("text meets WCAG AA contrast on every page", async () => {
+  const { page } = reviewer;
+  for (const path of ["/queue", "/search?name=Mohammed", "/records/child/icrc-gaza/C0000056"]) {
+    await page.goto(base + path);
+    const low = await page.evaluate(() => {
+      const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+      const lum = ([r, g, b]) => {
+        const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const bg = (el) => {
+        for (; el; el = el.parentElement) {
+          const c = rgb(getComputedStyle(el).backgroundColor);
+          if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+        }
+        return [255, 255, 255];
+      };
+      const out = [];
+      for (const el of document.querySelectorAll("body *")) {
+        const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+        if (!own || el.offsetParent === null) continue;
+        const fg = rgb(getComputedStyle(el).color).slice(0, 3);
+        const [a, b] = [lum(fg), lum(bg(el))];
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (ratio < 4.5) out.push(el.tagName + " " + ratio.toFixed(2));
+      }
+      return out;
+    });
+    assert(low.length === 0, path + ": " + low.slice(0, 5).join(", "));
+  }
+});
+
 let recordUrl;
 await check("open a proposal, confirm it with the keyboard, see it in the record's history", async () => {
   const { page } = reviewer;
@@ -83,7 +133,6 @@ await check("open a proposal, confirm it with the keyboard, see it in the record
   assert(/\/proposals\/\d+$/.test(page.url()), "not a proposal: " + page.url());
   assert((await page.locator(".side section").count()) === 2, "not side by side");
   assert((await page.locator("table.comparisons tbody tr").count()) > 0, "no comparisons");
-  await page.screenshot({ path: shots + "/proposal.png", fullPage: true });
   await page.getByLabel("Note (optional)").fill("same parents and village");
   await page.locator("body").click({ position: { x: 5, y: 5 } });
   await Promise.all([page.waitForNavigation(), page.keyboard.press("c")]);
