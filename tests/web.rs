@@ -659,6 +659,10 @@ fn french_is_chosen_by_accept_language_or_the_switch() {
     let mut b = signed_in(&srv, &t.reviewer);
     b.get("/lang/fr");
     assert!(html(&b.get("/queue")).contains("File de revue"));
+    // Words of the data come from the catalogue too: the inquirer's relationship.
+    let page = html(&b.get("/records/inquiry/ag2/I1"));
+    assert!(page.contains("mère") && page.contains("Demandeur"), "{page}");
+    assert!(!page.contains(" · mother"), "{page}");
 }
 
 #[test]

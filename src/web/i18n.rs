@@ -62,6 +62,17 @@ impl Lang {
         langs.first().map(|(_, l)| *l)
     }
 
+    /// A word of the data by its code (`word_<code>`), or the code itself.
+    pub fn word<'a>(&self, code: &'a str) -> &'a str {
+        let key = format!("word_{code}");
+        let all = catalogues();
+        all.get(self.0)
+            .and_then(|c| c.get(&key))
+            .or_else(|| all.get("en").and_then(|c| c.get(&key)))
+            .map(String::as_str)
+            .unwrap_or(code)
+    }
+
     /// The string for `key`; the key itself if no catalogue has it (a test catches that).
     pub fn t(&self, key: &str) -> &'static str {
         let all = catalogues();

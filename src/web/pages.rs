@@ -77,7 +77,7 @@ fn layout(ctx: &Ctx, title: &str, main: Markup) -> Markup {
                             @if access::allowed(s.account.role, Action::SubmitBatch) {
                                 a href="/batches" { (lang.t("nav_batches")) }
                             }
-                            span.who { (lang.t("signed_in_as")) " " bdi { (s.account.name) } " (" (s.account.role) ", " bdi { (s.account.agency) } ")" }
+                            span.who { (lang.t("signed_in_as")) " " bdi { (s.account.name) } " (" (lang.word(s.account.role.as_str())) ", " bdi { (s.account.agency) } ")" }
                             form.inline method="post" action="/signout" {
                                 input type="hidden" name="csrf" value=(s.csrf);
                                 button type="submit" { (lang.t("nav_signout")) }
@@ -246,7 +246,7 @@ fn record_facts(lang: Lang, r: &Record, marks: &[String]) -> Markup {
                     dt { (lang.t("record_inquirer")) }
                     dd {
                         (opt_name(&i.name, &[]))
-                        @if let Some(rel) = &i.relationship { " · " (rel.as_str()) }
+                        @if let Some(rel) = &i.relationship { " · " (lang.word(rel.as_str())) }
                         @if let Some(c) = &i.contact { br; (lang.t("record_contact")) ": " bdi { (c) } }
                     }
                 }
@@ -732,14 +732,14 @@ pub(super) async fn record(
         (record_facts(lang, &rec, &[]))
         section aria-labelledby="case-h" {
             h2 #case-h { (lang.t("record_case")) }
-            p { (rr.case_status.as_deref().unwrap_or("—")) }
+            p { (rr.case_status.as_deref().map(|s| lang.word(s)).unwrap_or("—")) }
             @if !rr.case_events.is_empty() {
                 table {
                     caption.sr { (lang.t("record_case_events")) }
                     thead { tr { th scope="col" { (lang.t("record_case")) } th scope="col" { (lang.t("proposal_note")) } th scope="col" { (lang.t("record_valid_from")) } } }
                     tbody {
                         @for e in &rr.case_events {
-                            tr { td { (e.status) } td { bdi dir="auto" { (e.note.as_deref().unwrap_or("")) } } td { (e.at) } }
+                            tr { td { (lang.word(&e.status)) } td { bdi dir="auto" { (e.note.as_deref().unwrap_or("")) } } td { (e.at) } }
                         }
                     }
                 }
@@ -901,7 +901,7 @@ pub(super) async fn queue(
                 }
             }
             @if let Some(next) = &page.next {
-                p { a rel="next" href={ "/queue?band=" (urlencode(&bandv)) "&agency=" (urlencode(&agency.clone().unwrap_or_default())) "&after=" (urlencode(next)) } { "→" } }
+                p { a rel="next" href={ "/queue?band=" (urlencode(&bandv)) "&agency=" (urlencode(&agency.clone().unwrap_or_default())) "&after=" (urlencode(next)) } { (lang.t("next")) " →" } }
             }
         }
     };
@@ -912,7 +912,7 @@ pub(super) async fn queue(
 
 /// A comparison's level from the matcher's words: "exact" when the two agreed as
 /// written, else the way they agreed ("phonetic", "skeleton", "joined"...).
-fn level_of(lang: Lang, detail: &str) -> String {
+fn level_of(detail: &str) -> String {
     if let Some(open) = detail.rfind('(') {
         if detail.ends_with(')') {
             return detail[open + 1..detail.len() - 1].to_string();
@@ -921,7 +921,7 @@ fn level_of(lang: Lang, detail: &str) -> String {
     if detail.contains("differs") || detail.contains("off") {
         return detail.to_string();
     }
-    lang.t("level_exact").to_string()
+    "exact".to_string()
 }
 
 pub(super) async fn proposal(
@@ -997,8 +997,8 @@ pub(super) async fn proposal(
                 tbody {
                     @for e in &p.explanation {
                         tr {
-                            td { (e.field) }
-                            td { (level_of(lang, &e.detail)) }
+                            td { (lang.word(&e.field)) }
+                            td { (lang.word(&level_of(&e.detail))) }
                             td { small { (lang.t("weight_unknown")) } }
                             td { bdi { (e.detail) } }
                         }
@@ -1158,7 +1158,7 @@ fn upload_form(lang: Lang, sess: &Session, problem: Option<&str>) -> Markup {
 fn batch_summary(lang: Lang, b: &BatchStatus) -> Markup {
     html! {
         dl.facts {
-            dt { (lang.t("batch_state")) } dd.state { (b.state) }
+            dt { (lang.t("batch_state")) } dd.state { (lang.word(&b.state)) }
             dt { (lang.t("batch_rows")) } dd { (b.rows_read) }
             dt { (lang.t("batch_imported")) } dd { (b.imported) }
             dt { (lang.t("batch_rejected")) } dd { (b.rejected) }
@@ -1188,7 +1188,7 @@ pub(super) async fn batches(ctx: Ctx, State(state): State<AppState>) -> PageResu
                     @for b in &list {
                         tr {
                             td { a href={ "/batches/" (b.id) } { (b.id) } }
-                            td { (b.kind) } td { (b.state) } td { (b.imported) } td { (b.rejected) }
+                            td { (lang.word(&b.kind)) } td { (lang.word(&b.state)) } td { (b.imported) } td { (b.rejected) }
                         }
                     }
                 }
