@@ -482,8 +482,8 @@ fn root_is_the_sign_in_form_and_sign_in_sets_a_strict_http_only_cookie() {
 }
 
 #[test]
-fn sign_out_ends_the_session_in_the_store() {
-    let (_d, _data, t, srv) = loaded();
+fn sign_out_and_revocation_end_the_session() {
+    let (_d, data, t, srv) = loaded();
     let mut b = signed_in(&srv, &t.officer);
     let session = b.cookie("famlink_session").unwrap().to_string();
     assert_eq!(b.get("/search").status, 200);
@@ -492,6 +492,12 @@ fn sign_out_ends_the_session_in_the_store() {
     assert_eq!(r.status, 303);
     // Even replayed, the old cookie no longer opens a page.
     b.cookies.push(("famlink_session".into(), session));
+    assert_eq!(b.get("/search").status, 303);
+    // Revoking the account ends its sessions at once.
+    let mut b = signed_in(&srv, &t.officer);
+    assert_eq!(b.get("/search").status, 200);
+    let store = Store::open(&data.join(DATABASE_FILE)).unwrap();
+    access::revoke_account(&store, "olga", "test", None).unwrap();
     assert_eq!(b.get("/search").status, 303);
 }
 
@@ -661,7 +667,10 @@ fn french_is_chosen_by_accept_language_or_the_switch() {
     assert!(html(&b.get("/queue")).contains("File de revue"));
     // Words of the data come from the catalogue too: the inquirer's relationship.
     let page = html(&b.get("/records/inquiry/ag2/I1"));
-    assert!(page.contains("mère") && page.contains("Demandeur"), "{page}");
+    assert!(
+        page.contains("mère") && page.contains("Demandeur"),
+        "{page}"
+    );
     assert!(!page.contains(" · mother"), "{page}");
 }
 

@@ -850,11 +850,26 @@ pub(super) async fn queue(
                 };
                 rows.push((get(&p.child)?, get(&p.inquiry)?));
             }
+            // The page shows the names of both records: a read of each, by key.
+            let keys: Vec<String> = page
+                .items
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}/{}+{}/{}",
+                        p.child.agency, p.child.record_id, p.inquiry.agency, p.inquiry.record_id
+                    )
+                })
+                .collect();
             c2.audit(
                 st,
                 "queue.read",
                 None,
-                Some(&format!("items={}", page.items.len())),
+                Some(&format!(
+                    "items={} keys={}",
+                    page.items.len(),
+                    keys.join(",")
+                )),
             )?;
             Ok((page, rows))
         })
