@@ -22,3 +22,4 @@ pub mod rules;
 pub mod search;
 pub mod server;
 pub mod store;
+pub mod web;

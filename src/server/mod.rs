@@ -13,8 +13,8 @@
 //! they never contain names, dates of birth or contacts.
 
 mod api;
-mod audit;
-mod error;
+pub(crate) mod audit;
+pub(crate) mod error;
 mod metrics;
 pub mod openapi;
 
@@ -66,19 +66,19 @@ impl Config {
 const MAX_READERS: usize = 64;
 
 pub(crate) struct Inner {
-    writer: Mutex<Registry>,
-    index: Arc<SearchIndex>,
+    pub(crate) writer: Mutex<Registry>,
+    pub(crate) index: Arc<SearchIndex>,
     readers: Mutex<Vec<Store>>,
-    db_path: PathBuf,
-    rules: ReviewRules,
+    pub(crate) db_path: PathBuf,
+    pub(crate) rules: ReviewRules,
     metrics: metrics::Metrics,
     wake: Mutex<mpsc::Sender<()>>,
     stop: Arc<AtomicBool>,
-    audit: Arc<audit::AuditWriter>,
+    pub(crate) audit: Arc<audit::AuditWriter>,
     /// Searches running at once: about one per core, the rest wait in line (FIFO),
     /// so that fifty concurrent searches do not time-slice each other into a long
     /// tail.
-    search_slots: tokio::sync::Semaphore,
+    pub(crate) search_slots: tokio::sync::Semaphore,
 }
 
 pub(crate) type AppState = Arc<Inner>;
@@ -246,6 +246,7 @@ fn router(state: AppState, max_body: usize) -> Router {
         router = router.route(route.path, api::handler(route));
     }
     router
+        .merge(crate::web::routes())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -267,11 +268,10 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let response = next.run(req).await;
     let status = response.status();
     let response = if status.as_u16() >= 400
-        && response
-            .headers()
-            .get(CONTENT_TYPE)
-            .is_none_or(|v| v.as_bytes() != b"application/json")
-    {
+        && response.headers().get(CONTENT_TYPE).is_none_or(|v| {
+            // Pages answer their errors in HTML of their own.
+            v.as_bytes() != b"application/json" && !v.as_bytes().starts_with(b"text/html")
+        }) {
         let code = match status.as_u16() {
             400 => "bad_request",
             401 => "unauthorized",

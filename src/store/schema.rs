@@ -171,6 +171,19 @@ CREATE UNIQUE INDEX batches_key ON batches (COALESCE(agency, ''), idempotency_ke
 ALTER TABLE audit_log ADD COLUMN origin TEXT;
 "#,
     ),
+    (
+        "web sessions",
+        r#"
+CREATE TABLE web_sessions (
+    id_hash    TEXT PRIMARY KEY,
+    account    INTEGER NOT NULL REFERENCES accounts(id),
+    csrf       TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX web_sessions_account ON web_sessions (account);
+"#,
+    ),
 ];
 
 /// Brings the database up to the newest schema.
