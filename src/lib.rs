@@ -9,7 +9,9 @@
 pub mod fixtures;
 pub mod import;
 pub mod names;
+pub mod places;
 pub mod record;
 pub mod registry;
+pub mod rulebook;
 pub mod search;
 pub mod store;
