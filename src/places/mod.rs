@@ -260,7 +260,10 @@ impl Gazetteer {
         let mut districts: Vec<_> = raw.districts.into_iter().collect();
         districts.sort_by_key(|(k, _)| k.span().start);
         let mut district_ids: HashMap<String, PlaceId> = HashMap::new();
+        // Districts reported already: their places are not reported again.
+        let mut broken: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (key, area) in districts {
+            broken.insert(key.get_ref().clone());
             if !is_id(key.get_ref()) {
                 file.error_at(key.span(), bad_id(key.get_ref()));
                 continue;
@@ -299,6 +302,7 @@ impl Gazetteer {
                 country,
                 area.names,
             ) {
+                broken.remove(key.get_ref());
                 district_ids.insert(key.get_ref().clone(), id);
             }
         }
@@ -315,6 +319,9 @@ impl Gazetteer {
             let parent = match (&area.district, &area.country) {
                 (Some(d), country) => {
                     let Some(&did) = district_ids.get(d.get_ref()) else {
+                        if broken.contains(d.get_ref()) {
+                            continue;
+                        }
                         file.error_at(
                             d.span(),
                             format!(
@@ -517,6 +524,11 @@ impl Gazetteer {
     /// The canonical id of a place: `SO`, `SO/gedo`, `SO/gedo/dollow`.
     pub fn path(&self, id: PlaceId) -> &str {
         &self.place(id).path
+    }
+
+    /// The ISO code of a place's country.
+    pub fn country_code(&self, id: PlaceId) -> &str {
+        self.place(id).country.as_str()
     }
 
     /// The first name the gazetteer lists for a place.

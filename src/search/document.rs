@@ -3,6 +3,7 @@
 use tantivy::TantivyDocument;
 
 use crate::names::{skeleton_variants, KeyCache, MIN_SKELETON_LEN};
+use crate::places::{Gazetteer, PlaceLevel};
 use crate::record::{RecordKey, RecordKind};
 
 use super::schema::{pack_facts, Fields, NameFields, RESTRICTED};
@@ -20,6 +21,12 @@ pub(crate) fn key_text_of(key: &RecordKey) -> String {
 
 /// Adds the tokens of each value, their keys, and each multi-token value run
 /// together (so "Abd al-Rahman" is also found as "Abdalrahman").
+///
+/// The variant field holds each token's variant key where it differs from the
+/// token (a token that is its own key is already in the normalized field, and the
+/// query looks for keys in both), and the keys of the names a nickname stands
+/// for. So a query token and a record token meet there when they are one name by
+/// the rules, or one is a nickname of the other, or both of one name.
 fn add_names<'a>(
     doc: &mut TantivyDocument,
     nf: NameFields,
@@ -39,6 +46,14 @@ fn add_names<'a>(
             for s in k.skeletons() {
                 doc.add_text(nf.skeleton, s);
             }
+            if let Some(field) = nf.variants {
+                if k.variant != k.normalized && !k.variant.is_empty() {
+                    doc.add_text(field, &k.variant);
+                }
+                for n in &k.nicknames {
+                    doc.add_text(field, n);
+                }
+            }
             count += 1;
         }
         if nf.full && (2..=4).contains(&count) {
@@ -53,7 +68,12 @@ fn add_names<'a>(
     }
 }
 
-pub(crate) fn build(f: &Fields, s: &Summary, cache: &mut KeyCache) -> TantivyDocument {
+pub(crate) fn build(
+    f: &Fields,
+    s: &Summary,
+    cache: &mut KeyCache,
+    g: &Gazetteer,
+) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     doc.add_text(f.key, key_text(s.kind, &s.agency, &s.record_id));
     doc.add_text(f.kind, s.kind.as_str());
@@ -66,7 +86,28 @@ pub(crate) fn build(f: &Fields, s: &Summary, cache: &mut KeyCache) -> TantivyDoc
     add_names(&mut doc, f.mother, &s.mother, cache);
     add_names(&mut doc, f.relative, &s.relative, cache);
     add_names(&mut doc, f.place, &s.places, cache);
-    if let Some(c) = &s.country {
+    // Each resolved place and the district it lies in, so that a query for the
+    // district finds its villages; the countries of the places too.
+    let mut terms: Vec<&str> = Vec::new();
+    let mut countries: Vec<&str> = s.country.iter().map(String::as_str).collect();
+    for &id in &s.place_ids {
+        let m = g.get(id);
+        if m.level != PlaceLevel::Country {
+            terms.push(g.path(id));
+        }
+        if let Some(d) = g.district_of(id) {
+            terms.push(g.path(d));
+        }
+        countries.push(g.country_code(id));
+    }
+    terms.sort_unstable();
+    terms.dedup();
+    for t in terms {
+        doc.add_text(f.place_ids, t);
+    }
+    countries.sort_unstable();
+    countries.dedup();
+    for c in countries {
         doc.add_text(f.country, c);
     }
     doc.add_text(f.sex, s.sex.code());

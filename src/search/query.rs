@@ -11,6 +11,8 @@ use tantivy::Term;
 
 use crate::names::skeleton_variants;
 
+use crate::places::{Gazetteer, PlaceLevel};
+
 use super::rank::{Prepared, QueryName};
 use super::schema::{unpack_facts, Fields, NameFields, RESTRICTED};
 use super::summary::sex_code;
@@ -72,6 +74,20 @@ fn name_clauses(
         for s in k.skeletons() {
             out.push((Occur::Should, term_query(nf.skeleton, s, weight)));
         }
+        // One name by the rules, or a nickname of it: a record token's variant key
+        // is in the variant field, or in the normalized field when it is the token
+        // itself (see `document::add_names`).
+        if let Some(field) = nf.variants {
+            let keys = std::iter::once(&k.variant)
+                .filter(|v| !v.is_empty())
+                .chain(k.nicknames.iter());
+            for key in keys {
+                out.push((Occur::Should, term_query(field, key, 1.5 * weight)));
+                if *key != k.normalized {
+                    out.push((Occur::Should, term_query(nf.normalized, key, 1.5 * weight)));
+                }
+            }
+        }
     }
     // Compound names written apart in the query and together in the record
     // ("abd al rahman" / "abdalrahman"): adjacent tokens run together.
@@ -104,7 +120,7 @@ const W_PLACE: f32 = 0.4;
 pub(crate) const YEAR_SLACK: i32 = 3;
 
 /// The candidate query, or `None` when the query asks nothing.
-pub(crate) fn candidate_query(f: &Fields, p: &Prepared) -> Option<Box<dyn Query>> {
+pub(crate) fn candidate_query(f: &Fields, p: &Prepared, g: &Gazetteer) -> Option<Box<dyn Query>> {
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if let Some(q) = &p.name {
         name_clauses(&mut should, f.own, q, W_NAME);
@@ -124,6 +140,26 @@ pub(crate) fn candidate_query(f: &Fields, p: &Prepared) -> Option<Box<dyn Query>
         name_clauses(&mut should, f.place, q, W_PLACE);
         for c in &p.place_countries {
             should.push((Occur::Should, term_query(f.country, c, W_PLACE)));
+        }
+        // The gazetteer's places: the place itself (records index their places and
+        // districts, so a district finds its villages), and around a village its
+        // district, weakly.
+        for m in &p.place_matches {
+            if m.level == PlaceLevel::Country {
+                continue;
+            }
+            should.push((
+                Occur::Should,
+                term_query(f.place_ids, g.path(m.id), 2.0 * W_PLACE),
+            ));
+            if m.level == PlaceLevel::Village {
+                if let Some(d) = g.district_of(m.id) {
+                    should.push((
+                        Occur::Should,
+                        term_query(f.place_ids, g.path(d), 0.5 * W_PLACE),
+                    ));
+                }
+            }
         }
     }
 

@@ -5,13 +5,17 @@
 //! by token, order-insensitively (the given and family names are often swapped),
 //! each query token taking its best partner among the record's tokens, with
 //! Jaro–Winkler on the normalized tokens lifted when the two share phonetic codes
-//! or a consonant skeleton.
+//! or a consonant skeleton, and lifted further when the name rules say they are
+//! one name (a variant group, one comparison form) or a nickname of it. Places are
+//! compared as text and, through the gazetteer, as places: another spelling of the
+//! same village, a village of the district asked for.
 
 use std::sync::Arc;
 
 use strsim::{jaro_winkler, normalized_levenshtein, osa_distance};
 
-use crate::names::{name_parts, normalize, skeleton_variants, NameKeys, SharedKeyCache};
+use crate::names::{normalize, skeleton_variants, NameKeys, NameRelation, SharedKeyCache};
+use crate::places::{Gazetteer, PlaceLevel, PlaceMatch};
 use crate::record::{RecordKind, Sex, YearRange};
 
 use super::summary::Summary;
@@ -26,8 +30,9 @@ pub(crate) struct QueryName {
 }
 
 impl QueryName {
-    pub fn new(text: &str, cache: &SharedKeyCache) -> Option<QueryName> {
-        let parts = name_parts(text);
+    /// A query name from its parts (normalized tokens, or the compared parts of
+    /// the name rules).
+    pub fn from_parts(parts: Vec<String>, cache: &SharedKeyCache) -> Option<QueryName> {
         if parts.is_empty() {
             return None;
         }
@@ -53,6 +58,8 @@ pub(crate) struct Prepared {
     pub father: Option<QueryName>,
     pub mother: Option<QueryName>,
     pub place: Option<QueryName>,
+    /// The gazetteer places the place text may name.
+    pub place_matches: Vec<PlaceMatch>,
     /// Country codes the place text names ("Somalia", "SO").
     pub place_countries: Vec<String>,
     pub years: Option<YearRange>,
@@ -85,6 +92,10 @@ impl Prepared {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Via {
     Exact,
+    /// One name by the rules: a variant group or the same comparison form.
+    Variant,
+    /// A nickname of the other, or both nicknames of one name.
+    Nickname,
     Spelling,
     Typo,
     Phonetic,
@@ -96,6 +107,8 @@ impl Via {
     fn label(self) -> &'static str {
         match self {
             Via::Exact => "exact",
+            Via::Variant => "variant",
+            Via::Nickname => "nickname",
             Via::Spelling => "spelling",
             Via::Typo => "typo",
             Via::Phonetic => "phonetic",
@@ -111,6 +124,11 @@ const TOKEN_THRESHOLD: f32 = 0.72;
 const SPELLING_THRESHOLD: f32 = 0.85;
 /// The best a token that is not the same can score: exact equality stays ahead.
 const MAX_VARIANT: f32 = 0.96;
+/// Two spellings of one name by the rules: as good as a token gets short of
+/// equality.
+const RULE_VARIANT: f32 = 0.95;
+/// A nickname and its name: strong, a little less sure than a spelling.
+const RULE_NICKNAME: f32 = 0.92;
 
 fn is_weak_code(code: &str) -> bool {
     // Double Metaphone codes of one or two letters ("AL") and Daitch–Mokotoff codes
@@ -128,6 +146,11 @@ pub(crate) fn token_similarity(q: &NameKeys, r: &NameKeys) -> (f32, Via) {
     if a == b {
         return (1.0, Via::Exact);
     }
+    let rule = match q.rule_relation(r) {
+        Some(NameRelation::Variant) => Some((RULE_VARIANT, Via::Variant)),
+        Some(NameRelation::Nickname) => Some((RULE_NICKNAME, Via::Nickname)),
+        _ => None,
+    };
     if a.len() == 1 || b.len() == 1 {
         let initial = a.as_bytes()[0] == b.as_bytes()[0];
         return if initial {
@@ -144,6 +167,11 @@ pub(crate) fn token_similarity(q: &NameKeys, r: &NameKeys) -> (f32, Via) {
     } else {
         (0.0, Via::Spelling)
     };
+    if let Some((score, via)) = rule {
+        if score >= best.0 {
+            best = (score, via);
+        }
+    }
     let mut lift = |score: f32, via: Via| {
         let score = score.min(MAX_VARIANT);
         if score > best.0 {
@@ -395,6 +423,7 @@ pub(crate) fn score(
     p: &Prepared,
     s: &Summary,
     cache: &SharedKeyCache,
+    g: &Gazetteer,
     explain: bool,
 ) -> (f32, Vec<String>) {
     let mut t = Tally {
@@ -452,20 +481,32 @@ pub(crate) fn score(
         let country_hit = s
             .country
             .as_ref()
-            .is_some_and(|c| p.place_countries.contains(c));
+            .is_some_and(|c| p.place_countries.contains(c))
+            || s.place_ids
+                .iter()
+                .any(|&id| p.place_countries.iter().any(|c| c == g.country_code(id)));
         let alts = || s.places.iter().map(|v| joined(&[v])).collect();
-        let m = match_group("place", q, &record, alts, explain);
-        match (m, country_hit) {
-            (Some(m), false) => t.add(W_PLACE, m.score, || m.reasons),
-            (Some(m), true) if m.score >= 0.9 => t.add(W_PLACE, m.score, || m.reasons),
-            (_, true) => t.add(W_PLACE, 0.9, || {
-                vec![format!(
-                    "place: country {}",
-                    s.country.as_deref().unwrap_or("")
-                )]
-            }),
-            (None, false) => t.add(W_PLACE, 0.4, Vec::new),
+        let text = match_group("place", q, &record, alts, explain);
+        let (mut best, mut why) = match text {
+            Some(m) => (m.score, m.reasons),
+            None => (0.4, Vec::new()),
+        };
+        if country_hit && best < 0.9 {
+            best = 0.9;
+            why = vec![format!(
+                "place: country {}",
+                s.country
+                    .as_deref()
+                    .unwrap_or_else(|| s.place_ids.first().map_or("", |&id| g.country_code(id)))
+            )];
         }
+        if let Some((score, reason)) = gazetteer_place(p, s, g, q, explain) {
+            if score > best {
+                best = score;
+                why = reason.into_iter().collect();
+            }
+        }
+        t.add(W_PLACE, best, || why);
     }
 
     if let Some(years) = p.years {
@@ -497,6 +538,69 @@ pub(crate) fn score(
         return (0.0, reasons);
     }
     ((t.total / t.weights).clamp(0.0, 1.0), reasons)
+}
+
+/// How well the record's places answer the query's place through the gazetteer,
+/// and why: the same place in another spelling, a place within the one asked for,
+/// the district around it, a neighbour in the same district, the same country.
+fn gazetteer_place(
+    p: &Prepared,
+    s: &Summary,
+    g: &Gazetteer,
+    q: &QueryName,
+    explain: bool,
+) -> Option<(f32, Option<String>)> {
+    let mut best: Option<(f32, &PlaceMatch, crate::places::PlaceId)> = None;
+    for qm in &p.place_matches {
+        for &rid in &s.place_ids {
+            let score = if qm.id == rid {
+                1.0
+            } else if g.contains(qm.id, rid) {
+                // The record names a place within the one asked for.
+                0.95
+            } else if g.contains(rid, qm.id) {
+                // The record is less precise: the district around the village.
+                match g.get(rid).level {
+                    PlaceLevel::District => 0.8,
+                    _ => 0.5,
+                }
+            } else if g.district_of(qm.id).is_some() && g.district_of(qm.id) == g.district_of(rid) {
+                0.6
+            } else if qm.country == g.get(rid).country && qm.level != PlaceLevel::Country {
+                0.45
+            } else {
+                continue;
+            };
+            if best.is_none_or(|b| score > b.0) {
+                best = Some((score, qm, rid));
+            }
+        }
+    }
+    let (score, qm, rid) = best?;
+    let reason = explain.then(|| {
+        let asked: Vec<&str> = q.tokens.iter().map(|k| k.normalized.as_str()).collect();
+        let asked = asked.join(" ");
+        // The record's own spelling of the place, if one of its texts names it.
+        let found = s
+            .places
+            .iter()
+            .find(|t| g.resolve(t).iter().any(|m| m.id == rid))
+            .cloned()
+            .unwrap_or_else(|| normalize(g.name(rid)));
+        let where_ = normalize(g.name(qm.id));
+        if score >= 1.0 {
+            format!("place: {found} ~ {asked} (gazetteer)")
+        } else if score >= 0.95 {
+            format!("place: {found} in {where_} (gazetteer)")
+        } else if score >= 0.8 {
+            format!("place: {found}, around {where_} (gazetteer)")
+        } else if score >= 0.6 {
+            format!("place: {found}, same district as {where_} (gazetteer)")
+        } else {
+            format!("place: {found}, same country as {where_} (gazetteer)")
+        }
+    });
+    Some((score, reason))
 }
 
 fn show_years(r: YearRange) -> String {
