@@ -32,8 +32,8 @@ use rphonetic::{DaitchMokotoffSoundex, DoubleMetaphone};
 pub use normalize::{name_parts, normalize};
 pub use skeleton::{alternate_skeleton, skeleton, skeleton_variants};
 pub use variants::{
-    GroupId, NameRelation, NameRuleTexts, NameRules, NICKNAMES_FILE, PARTICLES_FILE,
-    PLACEHOLDERS_FILE, VARIANTS_FILE,
+    GroupId, NameRelation, NameRuleTexts, NameRules, MIN_VARIANT_KEY, NICKNAMES_FILE,
+    PARTICLES_FILE, PLACEHOLDERS_FILE, VARIANTS_FILE,
 };
 pub use whole_name::WholeName;
 
@@ -86,7 +86,7 @@ impl NameKeys {
             return None;
         }
         if self.variant == other.variant {
-            return Some(NameRelation::Variant);
+            return (self.variant.len() >= MIN_VARIANT_KEY).then_some(NameRelation::Variant);
         }
         let nick = self.nicknames.contains(&other.variant)
             || other.nicknames.contains(&self.variant)

@@ -270,6 +270,19 @@ fn compounds_join_and_connectors_drop() {
     assert_eq!(r.parts("Sidi ould Mohamed"), ["sidi", "mohamed"]);
     assert_eq!(r.parts("Ben"), ["ben"]);
     assert_eq!(r.parts("Nguyen Van Bin"), ["nguyen", "van", "bin"]);
+    // Loose parts keep the joins that depend on the result apart; compounds
+    // gives them besides.
+    assert_eq!(r.loose_parts("Abdi Rahman", false), ["abdi", "rahman"]);
+    assert_eq!(r.compounds("abdi rahman"), ["abdirahman"]);
+    assert_eq!(r.loose_parts("Jean Piere", false), ["jean", "piere"]);
+    // Jean-Pierre with one r compares the same; with a letter changed it does not.
+    assert_eq!(r.compounds("jean piere"), ["jeanpiere"]);
+    assert!(r.compounds("jean pirre").is_empty());
+    assert_eq!(
+        r.loose_parts("Abd al-Rahman bin Ali", false),
+        ["abdalrahman", "ali"]
+    );
+    assert_eq!(r.loose_parts("van der Berg", true), ["vanderberg"]);
     // Family particles in family names only.
     assert_eq!(r.family_parts("van der Berg"), ["vanderberg"]);
     assert_eq!(r.parts("Nguyen Van An"), ["nguyen", "van", "an"]);

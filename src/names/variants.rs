@@ -42,6 +42,10 @@ const BUILTIN_NICKNAMES: &str = include_str!("../../matching-rules/names/nicknam
 const BUILTIN_PARTICLES: &str = include_str!("../../matching-rules/names/particles.toml");
 const BUILTIN_PLACEHOLDERS: &str = include_str!("../../matching-rules/names/placeholders.toml");
 
+/// Shorter variant keys do not make two parts one name: two-letter forms join
+/// too much ("Aay" and "Ay" are both "ai"); nicknames still may.
+pub const MIN_VARIANT_KEY: usize = 3;
+
 /// A group of equivalent spellings, by its position in the rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GroupId(pub u32);
@@ -751,7 +755,7 @@ impl NameRules {
         if ka.is_empty() || kb.is_empty() {
             return None;
         }
-        if ka == kb {
+        if ka == kb && ka.len() >= MIN_VARIANT_KEY {
             return Some(NameRelation::Variant);
         }
         let (ea, eb) = (self.expansions_of_key(&ka), self.expansions_of_key(&kb));

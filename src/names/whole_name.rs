@@ -9,6 +9,19 @@
 use super::normalize;
 use super::variants::{NameRules, Particle, ParticleKind};
 
+/// Which particle joins [`NameRules::parts_of`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Joins {
+    /// Every join, "when known" ones included.
+    All,
+    /// Every join and family particles.
+    Family,
+    /// Only joins that do not depend on the result.
+    Unconditional,
+    /// Unconditional joins and family particles.
+    FamilyUnconditional,
+}
+
 /// A whole name split into family and given parts (each already compared form:
 /// normalized, particles joined).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,18 +38,51 @@ impl NameRules {
     /// Ullah" → "rahmatullah"; "Abdi Rahman" → "abdirahman" because that is a known
     /// name, while "Cabdi Nuur" stays two parts).
     pub fn parts(&self, text: &str) -> Vec<String> {
-        self.parts_of(&normalize(text), false)
+        self.parts_of(&normalize(text), Joins::All)
     }
 
     /// [`parts`](Self::parts) for a family name: family particles (van, de, von)
     /// also join the part after them ("van der Berg" → "vanderberg").
     pub fn family_parts(&self, text: &str) -> Vec<String> {
-        self.parts_of(&normalize(text), true)
+        self.parts_of(&normalize(text), Joins::Family)
+    }
+
+    /// The parts with only the joins that never depend on the result ("always"
+    /// prefixes and suffixes, articles; family particles with `family`): "Jean
+    /// Pierre" and "Abdi Rahman" stay two parts. Fuzzy search compares these, so
+    /// that a typo in one half ("Jean Piere") cannot decide whether the halves are
+    /// joined; [`compounds`](Self::compounds) gives the joined forms besides.
+    pub fn loose_parts(&self, text: &str, family: bool) -> Vec<String> {
+        let joins = if family {
+            Joins::FamilyUnconditional
+        } else {
+            Joins::Unconditional
+        };
+        self.parts_of(&normalize(text), joins)
+    }
+
+    /// The compounds that [`parts`](Self::parts) forms from "when known" particles
+    /// of a normalized text and [`loose_parts`](Self::loose_parts) leaves apart
+    /// ("abdi rahman" → "abdirahman").
+    pub fn compounds(&self, normalized: &str) -> Vec<String> {
+        if !normalized
+            .split(' ')
+            .any(|t| self.particles.contains_key(t))
+        {
+            return Vec::new();
+        }
+        let loose = self.parts_of(normalized, Joins::Unconditional);
+        self.parts_of(normalized, Joins::All)
+            .into_iter()
+            .filter(|p| !loose.contains(p))
+            .collect()
     }
 
     /// The parts of an already normalized text (`a-z0-9` tokens separated by single
     /// spaces).
-    pub fn parts_of(&self, normalized: &str, family: bool) -> Vec<String> {
+    pub(crate) fn parts_of(&self, normalized: &str, joins: Joins) -> Vec<String> {
+        let family = matches!(joins, Joins::Family | Joins::FamilyUnconditional);
+        let conditional = matches!(joins, Joins::All | Joins::Family);
         let toks: Vec<&str> = normalized
             .split(' ')
             .filter(|t| !t.is_empty() && !self.is_placeholder_token(t))
@@ -83,7 +129,7 @@ impl NameRules {
                         if j < n && !next_is_connector {
                             let candidate = format!("{joined}{}", toks[j]);
                             let join = p.kind != ParticleKind::PrefixIfKnown
-                                || self.variant_group(&candidate).is_some();
+                                || (conditional && self.variant_group(&candidate).is_some());
                             if join {
                                 out.push(candidate);
                                 i = j + 1;
@@ -95,7 +141,7 @@ impl NameRules {
                         if let Some(prev) = out.last() {
                             let candidate = format!("{prev}{}", toks[i..i + len].concat());
                             let join = p.kind == ParticleKind::Suffix
-                                || self.variant_group(&candidate).is_some();
+                                || (conditional && self.variant_group(&candidate).is_some());
                             if join {
                                 *out.last_mut().expect("checked") = candidate;
                                 i += len;
@@ -127,11 +173,31 @@ impl NameRules {
     /// the text does not say which part is the family name (all capitals, no
     /// capitals first, a single word).
     pub fn split_family_first(&self, text: &str) -> Option<WholeName> {
+        self.split_family_first_with(text, false)
+    }
+
+    /// [`split_family_first`](Self::split_family_first) with
+    /// [`loose_parts`](Self::loose_parts) when `loose`.
+    pub fn split_family_first_with(&self, text: &str, loose: bool) -> Option<WholeName> {
+        let family_parts = |t: &str| {
+            if loose {
+                self.loose_parts(t, true)
+            } else {
+                self.family_parts(t)
+            }
+        };
+        let parts = |t: &str| {
+            if loose {
+                self.loose_parts(t, false)
+            } else {
+                self.parts(t)
+            }
+        };
         let text = text.trim();
         let mut commas = text.match_indices(',');
         if let (Some((at, _)), None) = (commas.next(), commas.next()) {
-            let family = self.family_parts(&text[..at]);
-            let given = self.parts(&text[at + 1..]);
+            let family = family_parts(&text[..at]);
+            let given = parts(&text[at + 1..]);
             return (!given.is_empty() && !family.is_empty())
                 .then_some(WholeName { family, given });
         }
@@ -147,8 +213,8 @@ impl NameRules {
         if k == 0 || k == words.len() || !words[k..].iter().any(|w| has_lower(w)) {
             return None;
         }
-        let family = self.family_parts(&words[..k].join(" "));
-        let given = self.parts(&words[k..].join(" "));
+        let family = family_parts(&words[..k].join(" "));
+        let given = parts(&words[k..].join(" "));
         (!given.is_empty()).then_some(WholeName { family, given })
     }
 }

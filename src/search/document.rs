@@ -2,7 +2,7 @@
 
 use tantivy::TantivyDocument;
 
-use crate::names::{skeleton_variants, KeyCache, MIN_SKELETON_LEN};
+use crate::names::{skeleton_variants, KeyCache, NameRules, MIN_SKELETON_LEN};
 use crate::places::{Gazetteer, PlaceLevel};
 use crate::record::{RecordKey, RecordKind};
 
@@ -32,8 +32,20 @@ fn add_names<'a>(
     nf: NameFields,
     values: impl IntoIterator<Item = &'a String>,
     cache: &mut KeyCache,
+    rules: &NameRules,
 ) {
     for value in values {
+        // Compounds the rules join only when known ("abdi rahman" → abdirahman):
+        // the values keep their halves apart, the compound is indexed besides.
+        if let Some(field) = nf.variants {
+            for c in rules.compounds(value) {
+                doc.add_text(nf.normalized, &c);
+                let key = rules.variant_key(&c);
+                if key != c {
+                    doc.add_text(field, &key);
+                }
+            }
+        }
         let mut count = 0;
         for tok in value.split(' ').filter(|t| !t.is_empty()) {
             let k = cache.get(tok);
@@ -72,6 +84,7 @@ pub(crate) fn build(
     f: &Fields,
     s: &Summary,
     cache: &mut KeyCache,
+    rules: &NameRules,
     g: &Gazetteer,
 ) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
@@ -81,11 +94,11 @@ pub(crate) fn build(
     if !s.consent {
         doc.add_text(f.restricted, RESTRICTED);
     }
-    add_names(&mut doc, f.own, &s.own, cache);
-    add_names(&mut doc, f.father, &s.father, cache);
-    add_names(&mut doc, f.mother, &s.mother, cache);
-    add_names(&mut doc, f.relative, &s.relative, cache);
-    add_names(&mut doc, f.place, &s.places, cache);
+    add_names(&mut doc, f.own, &s.own, cache, rules);
+    add_names(&mut doc, f.father, &s.father, cache, rules);
+    add_names(&mut doc, f.mother, &s.mother, cache, rules);
+    add_names(&mut doc, f.relative, &s.relative, cache, rules);
+    add_names(&mut doc, f.place, &s.places, cache, rules);
     // Each resolved place and the district it lies in, so that a query for the
     // district finds its villages; the countries of the places too.
     let mut terms: Vec<&str> = Vec::new();

@@ -383,9 +383,8 @@ impl SearchIndex {
         fn given<'a>(names: &crate::names::NameRules, t: &'a Option<String>) -> Option<&'a str> {
             t.as_deref().filter(|t| !names.is_placeholder(t))
         }
-        let name = |t: &Option<String>| {
-            given(names, t).and_then(|t| QueryName::from_parts(names.parts(t), &self.keys))
-        };
+        let name =
+            |t: &Option<String>| given(names, t).and_then(|t| QueryName::of_name(t, &self.keys));
         let place_text = given(names, &q.place);
         let place_matches = place_text
             .map(|t| self.rules.places.resolve(t))
@@ -458,7 +457,13 @@ impl IndexWriterSession {
     /// afford.
     pub fn put(&mut self, record: &Record) -> Result<(), SearchError> {
         let summary = Summary::from_record(record, &self.rules, &mut self.places);
-        let doc = document::build(&self.fields, &summary, &mut self.keys, &self.rules.places);
+        let doc = document::build(
+            &self.fields,
+            &summary,
+            &mut self.keys,
+            &self.rules.names,
+            &self.rules.places,
+        );
         let key = document::key_text(summary.kind, &summary.agency, &summary.record_id);
         let term = Term::from_field_text(self.fields.key, &key);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();

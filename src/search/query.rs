@@ -89,6 +89,22 @@ fn name_clauses(
             }
         }
     }
+    // The compounds the rules join ("abdi rahman" → abdirahman), and their keys.
+    if let Some(full) = &q.full {
+        for k in full
+            .tokens
+            .iter()
+            .filter(|k| !q.tokens.iter().any(|t| t.normalized == k.normalized))
+        {
+            out.push((
+                Occur::Should,
+                term_query(nf.normalized, &k.normalized, 2.0 * weight),
+            ));
+            if let Some(field) = nf.variants {
+                out.push((Occur::Should, term_query(field, &k.variant, 1.5 * weight)));
+            }
+        }
+    }
     // Compound names written apart in the query and together in the record
     // ("abd al rahman" / "abdalrahman"): adjacent tokens run together.
     let n = q.tokens.len();

@@ -14,7 +14,10 @@ use std::sync::Arc;
 
 use strsim::{jaro_winkler, normalized_levenshtein, osa_distance};
 
-use crate::names::{normalize, skeleton_variants, NameKeys, NameRelation, SharedKeyCache};
+use crate::names::{
+    normalize, skeleton_variants, NameKeys, NameRelation, NameRules, SharedKeyCache,
+    MIN_VARIANT_KEY,
+};
 use crate::places::{Gazetteer, PlaceLevel, PlaceMatch};
 use crate::record::{RecordKind, Sex, YearRange};
 
@@ -27,6 +30,12 @@ pub(crate) struct QueryName {
     /// The tokens run together: "abd al rahman" → "abdalrahman".
     pub joined: String,
     pub joined_skeletons: Vec<String>,
+    /// The variant key of `joined` under the name rules.
+    pub joined_key: String,
+    /// The same name with the compounds the rules join only when known ("abdi
+    /// rahman" → "abdirahman"), when there are any: compared too, the better
+    /// counts.
+    pub full: Option<Box<QueryName>>,
 }
 
 impl QueryName {
@@ -42,8 +51,23 @@ impl QueryName {
         Some(QueryName {
             tokens: parts.iter().map(|t| cache.get(t)).collect(),
             joined_skeletons: skeleton_variants(&joined),
+            joined_key: cache.keyer().rules().variant_key(&joined),
             joined,
+            full: None,
         })
+    }
+
+    /// A person's name as typed: its loose parts, and its full parts besides when
+    /// the rules join more of them (see [`NameRules::loose_parts`]).
+    pub fn of_name(text: &str, cache: &SharedKeyCache) -> Option<QueryName> {
+        let rules = cache.keyer().rules();
+        let loose = rules.loose_parts(text, false);
+        let full = rules.parts(text);
+        let mut q = QueryName::from_parts(loose.clone(), cache)?;
+        if full != loose {
+            q.full = QueryName::from_parts(full, cache).map(Box::new);
+        }
+        Some(q)
     }
 }
 
@@ -124,11 +148,12 @@ const TOKEN_THRESHOLD: f32 = 0.72;
 const SPELLING_THRESHOLD: f32 = 0.85;
 /// The best a token that is not the same can score: exact equality stays ahead.
 const MAX_VARIANT: f32 = 0.96;
-/// Two spellings of one name by the rules: as good as a token gets short of
-/// equality.
-const RULE_VARIANT: f32 = 0.95;
+/// Two spellings of one name by the rules: a strong match (as good as one typo
+/// in a long name), but below the same spelling: of two children with one name,
+/// the one written as the officer heard it comes first.
+const RULE_VARIANT: f32 = 0.92;
 /// A nickname and its name: strong, a little less sure than a spelling.
-const RULE_NICKNAME: f32 = 0.92;
+const RULE_NICKNAME: f32 = 0.88;
 
 fn is_weak_code(code: &str) -> bool {
     // Double Metaphone codes of one or two letters ("AL") and Daitch–Mokotoff codes
@@ -266,11 +291,33 @@ fn collect_tokens<'a>(
 
 /// Greedy best assignment of query tokens to record tokens (each used once),
 /// highest similarity first; for a handful of tokens this is as good as exact.
+/// [`match_group`] for the query name and, if it has one, its form with the
+/// compounds the rules join (see [`QueryName::full`]): the better of the two.
+fn match_name(
+    label: &str,
+    q: &QueryName,
+    record: &[Candidate],
+    joined_alternatives: impl Fn() -> Vec<String>,
+    rules: &NameRules,
+    explain: bool,
+) -> Option<GroupMatch> {
+    let loose = match_group(label, q, record, &joined_alternatives, rules, explain);
+    let Some(full) = &q.full else {
+        return loose;
+    };
+    let full = match_group(label, full, record, &joined_alternatives, rules, explain);
+    match (loose, full) {
+        (Some(a), Some(b)) => Some(if b.score > a.score { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
 fn match_group(
     label: &str,
     q: &QueryName,
     record: &[Candidate],
-    joined_alternatives: impl FnOnce() -> Vec<String>,
+    joined_alternatives: impl Fn() -> Vec<String>,
+    rules: &NameRules,
     explain: bool,
 ) -> Option<GroupMatch> {
     let own_count = record.iter().filter(|c| c.own).count();
@@ -363,11 +410,21 @@ fn match_group(
         if same_skeleton {
             s = s.max(0.9);
         }
+        // One name by the rules, written together on one side ("Abdi Rahman",
+        // "Cabdiraxmaan").
+        let mut via = "joined";
+        if s < RULE_VARIANT
+            && q.joined_key.len() >= MIN_VARIANT_KEY
+            && rules.variant_key(alt) == q.joined_key
+        {
+            s = RULE_VARIANT;
+            via = "variant";
+        }
         if s >= 0.85 && s * 0.97 > score {
             score = s * 0.97;
             reasons.clear();
             if explain {
-                reasons.push(format!("{label}: {alt} ~ {} (joined)", q.joined));
+                reasons.push(format!("{label}: {alt} ~ {} ({via})", q.joined));
             }
         }
     }
@@ -426,6 +483,7 @@ pub(crate) fn score(
     g: &Gazetteer,
     explain: bool,
 ) -> (f32, Vec<String>) {
+    let rules = &**cache.keyer().rules();
     let mut t = Tally {
         total: 0.0,
         weights: 0.0,
@@ -450,7 +508,7 @@ pub(crate) fn score(
             alts.extend(own.iter().filter(|v| v.contains(' ')).map(|v| joined(&[v])));
             alts
         };
-        match match_group("name", q, &record, alts, explain) {
+        match match_name("name", q, &record, alts, rules, explain) {
             Some(m) => t.add(W_NAME, m.score, || m.reasons),
             None => t.add(W_NAME, 0.3, || vec!["name: not recorded".into()]),
         }
@@ -469,7 +527,7 @@ pub(crate) fn score(
             collect_tokens(&mut record, &s.relative, 0.8, true, "relative", cache);
         }
         let alts = || values.iter().map(|v| joined(&[v])).collect();
-        match match_group(label, q, &record, alts, explain) {
+        match match_name(label, q, &record, alts, rules, explain) {
             Some(m) => t.add(W_PARENT, m.score, || m.reasons),
             None => t.add(W_PARENT, 0.4, Vec::new),
         }
@@ -486,7 +544,7 @@ pub(crate) fn score(
                 .iter()
                 .any(|&id| p.place_countries.iter().any(|c| c == g.country_code(id)));
         let alts = || s.places.iter().map(|v| joined(&[v])).collect();
-        let text = match_group("place", q, &record, alts, explain);
+        let text = match_group("place", q, &record, alts, rules, explain);
         let (mut best, mut why) = match text {
             Some(m) => (m.score, m.reasons),
             None => (0.4, Vec::new()),
@@ -551,8 +609,15 @@ fn gazetteer_place(
     explain: bool,
 ) -> Option<(f32, Option<String>)> {
     let mut best: Option<(f32, &PlaceMatch, crate::places::PlaceId)> = None;
+    // The record's finest places: a district that holds one of its villages
+    // says nothing more (a record of Luuq, Gedo is not "around" Dollow).
+    let finest = s.place_ids.iter().copied().filter(|&rid| {
+        !s.place_ids
+            .iter()
+            .any(|&other| other != rid && g.contains(rid, other))
+    });
     for qm in &p.place_matches {
-        for &rid in &s.place_ids {
+        for rid in finest.clone() {
             let score = if qm.id == rid {
                 1.0
             } else if g.contains(qm.id, rid) {

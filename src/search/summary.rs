@@ -65,25 +65,28 @@ fn known<'a>(rules: &NameRules, v: &'a Option<String>) -> Option<&'a str> {
     v.as_deref().filter(|v| !rules.is_placeholder(v))
 }
 
-/// The compared parts of a given and a family name, with a whole name typed into
-/// one of the two fields ("NGUYEN Van An") taken apart.
+/// The compared parts of a given and a family name (loose: see
+/// [`NameRules::loose_parts`]), with a whole name typed into one of the two fields
+/// ("NGUYEN Van An") taken apart.
 fn given_and_family(
     rules: &NameRules,
     given: Option<&str>,
     family: Option<&str>,
 ) -> (String, String) {
     let whole = match (given, family) {
-        (Some(g), None) => rules.split_family_first(g),
-        (None, Some(f)) => rules.split_family_first(f),
+        (Some(g), None) => rules.split_family_first_with(g, true),
+        (None, Some(f)) => rules.split_family_first_with(f, true),
         _ => None,
     };
     if let Some(w) = whole {
         return (w.given.join(" "), w.family.join(" "));
     }
     (
-        given.map(|g| rules.parts(g).join(" ")).unwrap_or_default(),
+        given
+            .map(|g| rules.loose_parts(g, false).join(" "))
+            .unwrap_or_default(),
         family
-            .map(|f| rules.family_parts(f).join(" "))
+            .map(|f| rules.loose_parts(f, true).join(" "))
             .unwrap_or_default(),
     )
 }
@@ -95,13 +98,13 @@ fn push_nonempty(v: &mut Vec<String>, s: String) {
 }
 
 impl Summary {
-    /// The summary of a record under the rules: names as compared parts (see
-    /// [`NameRules::parts`]), placeholders left out, places resolved.
+    /// The summary of a record under the rules: names as loose compared parts
+    /// (see [`NameRules::loose_parts`]), placeholders left out, places resolved.
     pub fn from_record(r: &Record, rules: &Rulebook, places: &mut PlaceCache) -> Summary {
         let names = &*rules.names;
         let parts = |v: &Option<String>| {
             known(names, v)
-                .map(|v| names.parts(v).join(" "))
+                .map(|v| names.loose_parts(v, false).join(" "))
                 .unwrap_or_default()
         };
         let (given, family) = given_and_family(
@@ -112,7 +115,7 @@ impl Summary {
         let mut own = vec![given, family];
         for o in &r.other_names {
             if !names.is_placeholder(o) {
-                push_nonempty(&mut own, names.parts(o).join(" "));
+                push_nonempty(&mut own, names.loose_parts(o, false).join(" "));
             }
         }
         let mut father = Vec::new();
