@@ -20,14 +20,14 @@
 //! - [`NameRules::is_placeholder`] and the particle-aware splitting of a whole
 //!   name (see `whole_name.rs`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::rulebook::{read_rule_file, Fnv, RuleError, RuleErrors, RuleFile};
+use crate::rulebook::{read_rule_file, Fnv, RuleError, RuleErrors, RuleFile, RuleMap, RuleSet};
 
 use super::normalize;
 
@@ -157,15 +157,44 @@ pub struct NameRules {
     collapse_doubles: bool,
     groups: Vec<Group>,
     /// Comparison form of every spelling → its group.
-    group_of_form: HashMap<String, GroupId>,
+    group_of_form: RuleMap<String, GroupId>,
     /// Variant key of a nickname → variant keys of the names it stands for.
-    nicknames: HashMap<String, Vec<String>>,
+    nicknames: RuleMap<String, Vec<String>>,
     /// Particles by their first token, longest first.
-    pub(crate) particles: HashMap<String, Vec<Particle>>,
-    placeholder_values: HashSet<String>,
-    placeholder_exact: HashSet<String>,
-    placeholder_tokens: HashSet<String>,
+    pub(crate) particles: RuleMap<String, Vec<Particle>>,
+    placeholder_values: RuleSet<String>,
+    placeholder_exact: RuleSet<String>,
+    placeholder_tokens: RuleSet<String>,
+    /// A bit per (first letters, length) of every particle's first token and
+    /// every placeholder token: most name parts are neither, and this says so
+    /// without a hash look-up.
+    special: TokenBloom,
     fingerprint: u64,
+}
+
+/// A 1024-bit filter of tokens by their first two bytes and length: no false
+/// negatives, few false positives for the few dozen tokens it holds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TokenBloom([u64; 16]);
+
+impl TokenBloom {
+    fn bit(token: &str) -> usize {
+        let b = token.as_bytes();
+        let first = usize::from(b.first().copied().unwrap_or(0));
+        let second = usize::from(b.get(1).copied().unwrap_or(0));
+        ((first * 31 + second) * 7 + b.len()) & 1023
+    }
+
+    fn insert(&mut self, token: &str) {
+        let i = Self::bit(token);
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    /// False when the token is certainly not in the filter.
+    pub(crate) fn may_contain(&self, token: &str) -> bool {
+        let i = Self::bit(token);
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
 }
 
 // ---- the file formats ----------------------------------------------------------
@@ -258,12 +287,13 @@ impl NameRules {
             rewrites: Vec::new(),
             collapse_doubles: false,
             groups: Vec::new(),
-            group_of_form: HashMap::new(),
-            nicknames: HashMap::new(),
-            particles: HashMap::new(),
-            placeholder_values: HashSet::new(),
-            placeholder_exact: HashSet::new(),
-            placeholder_tokens: HashSet::new(),
+            group_of_form: RuleMap::default(),
+            nicknames: RuleMap::default(),
+            particles: RuleMap::default(),
+            placeholder_values: RuleSet::default(),
+            placeholder_exact: RuleSet::default(),
+            placeholder_tokens: RuleSet::default(),
+            special: TokenBloom::default(),
             fingerprint: 0,
         }
     }
@@ -518,6 +548,7 @@ impl NameRules {
                     continue;
                 }
                 seen.insert(tokens.clone(), (kind, line));
+                self.special.insert(&tokens[0]);
                 self.particles
                     .entry(tokens[0].clone())
                     .or_default()
@@ -607,6 +638,7 @@ impl NameRules {
                 );
                 continue;
             }
+            self.special.insert(&n);
             self.placeholder_tokens.insert(n);
         }
     }
@@ -775,6 +807,21 @@ impl NameRules {
         }
         let n = normalize(trimmed);
         n.is_empty() || self.placeholder_values.contains(&n) || self.placeholder_tokens.contains(&n)
+    }
+
+    /// [`is_placeholder`](Self::is_placeholder) when the value's normalized form
+    /// is at hand already.
+    pub(crate) fn is_placeholder_normalized(&self, value: &str, normalized: &str) -> bool {
+        normalized.is_empty()
+            || self.placeholder_values.contains(normalized)
+            || self.placeholder_tokens.contains(normalized)
+            || self.placeholder_exact.contains(value.trim())
+    }
+
+    /// Whether a normalized token may be a particle's first token or a
+    /// placeholder token; false is certain.
+    pub(crate) fn may_be_special(&self, token: &str) -> bool {
+        self.special.may_contain(token)
     }
 
     /// Whether a normalized token stands for an unknown part of a name (FNU, LNU).

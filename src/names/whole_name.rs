@@ -61,13 +61,32 @@ impl NameRules {
         self.parts_of(&normalize(text), joins)
     }
 
+    /// [`loose_parts`](Self::loose_parts) of an already normalized text, joined by
+    /// single spaces; the text itself, without copying, when none of its tokens is
+    /// a particle or a placeholder (most names).
+    pub fn loose_value(&self, normalized: String, family: bool) -> String {
+        let plain = normalized.split(' ').all(|t| {
+            !self.may_be_special(t)
+                || (!self.particles.contains_key(t) && !self.is_placeholder_token(t))
+        });
+        if plain {
+            return normalized;
+        }
+        let joins = if family {
+            Joins::FamilyUnconditional
+        } else {
+            Joins::Unconditional
+        };
+        self.parts_of(&normalized, joins).join(" ")
+    }
+
     /// The compounds that [`parts`](Self::parts) forms from "when known" particles
     /// of a normalized text and [`loose_parts`](Self::loose_parts) leaves apart
     /// ("abdi rahman" → "abdirahman").
     pub fn compounds(&self, normalized: &str) -> Vec<String> {
         if !normalized
             .split(' ')
-            .any(|t| self.particles.contains_key(t))
+            .any(|t| self.may_be_special(t) && self.particles.contains_key(t))
         {
             return Vec::new();
         }

@@ -17,7 +17,7 @@ use toml::Spanned;
 
 use crate::names::{normalize, NameRules};
 use crate::record::CountryCode;
-use crate::rulebook::{read_rule_file, Fnv, RuleErrors, RuleFile};
+use crate::rulebook::{read_rule_file, Fnv, RuleErrors, RuleFile, RuleMap};
 
 pub const GAZETTEER_FILE: &str = "gazetteer.toml";
 const BUILTIN_GAZETTEER: &str = include_str!("../../matching-rules/places/gazetteer.toml");
@@ -80,6 +80,11 @@ struct Place {
     level: PlaceLevel,
     parent: Option<PlaceId>,
     country: CountryCode,
+    /// The places directly within it (a district's villages).
+    children: Vec<PlaceId>,
+    /// The words of all its names, normalized, without kind words and words
+    /// under three letters: what a search for the place looks for.
+    words: Vec<String>,
 }
 
 /// The loaded gazetteer. Build with [`Gazetteer::builtin`] or [`Gazetteer::load`].
@@ -88,11 +93,11 @@ pub struct Gazetteer {
     rules: Arc<NameRules>,
     places: Vec<Place>,
     /// Folded name (see [`Gazetteer::fold`]) → the places it names.
-    by_key: HashMap<String, Vec<PlaceId>>,
-    by_path: HashMap<String, PlaceId>,
-    by_code: HashMap<String, PlaceId>,
+    by_key: RuleMap<String, Vec<PlaceId>>,
+    by_path: RuleMap<String, PlaceId>,
+    by_code: RuleMap<String, PlaceId>,
     /// Kind words by their first token: (the words, the level they hint at).
-    kinds: HashMap<String, Vec<(Vec<String>, PlaceLevel)>>,
+    kinds: RuleMap<String, Vec<(Vec<String>, PlaceLevel)>>,
     fingerprint: u64,
 }
 
@@ -182,10 +187,10 @@ impl Gazetteer {
         let mut g = Gazetteer {
             rules,
             places: Vec::new(),
-            by_key: HashMap::new(),
-            by_path: HashMap::new(),
-            by_code: HashMap::new(),
-            kinds: HashMap::new(),
+            by_key: RuleMap::default(),
+            by_path: RuleMap::default(),
+            by_code: RuleMap::default(),
+            kinds: RuleMap::default(),
             fingerprint: 0,
         };
         if let Some(raw) = file.parse::<RawGazetteer>() {
@@ -411,8 +416,16 @@ impl Gazetteer {
         }
         let id = PlaceId(self.places.len() as u32);
         let mut any = false;
+        let mut words: Vec<String> = Vec::new();
         for n in &names {
-            let key = self.fold(&tokens(n.get_ref()));
+            let toks = tokens(n.get_ref());
+            let (rest, _) = self.strip_kinds(&toks);
+            for w in rest {
+                if w.len() >= 3 && !words.contains(&w) {
+                    words.push(w);
+                }
+            }
+            let key = self.fold(&toks);
             if key.is_empty() {
                 file.error_at(
                     n.span(),
@@ -430,12 +443,17 @@ impl Gazetteer {
             return None;
         }
         self.by_path.insert(path.clone(), id);
+        if let Some(p) = parent {
+            self.places[p.0 as usize].children.push(id);
+        }
         self.places.push(Place {
             path,
             name: names[0].get_ref().clone(),
             level,
             parent,
             country,
+            children: Vec::new(),
+            words,
         });
         Some(id)
     }
@@ -541,6 +559,19 @@ impl Gazetteer {
         self.place(id).parent
     }
 
+    /// The places directly within a place (a district's villages, a country's
+    /// districts and the places declared in it without a district).
+    pub fn children(&self, id: PlaceId) -> &[PlaceId] {
+        &self.place(id).children
+    }
+
+    /// The words of all a place's names, normalized, without kind words
+    /// ("region", "camp") and words under three letters: what a search for the
+    /// place looks for among the words of records' places.
+    pub fn words(&self, id: PlaceId) -> &[String] {
+        &self.place(id).words
+    }
+
     /// The district of a place: itself if a district, its district if a village
     /// that has one.
     pub fn district_of(&self, id: PlaceId) -> Option<PlaceId> {
@@ -596,7 +627,7 @@ impl Gazetteer {
             }
         }
         let (rest, _) = self.strip_kinds(&tokens(text));
-        self.finest_first(self.within(&rest))
+        self.finest_first(self.named_inside(&rest))
     }
 
     /// A whole text as one name: as written, or without its kind words.
@@ -658,7 +689,7 @@ impl Gazetteer {
 
     /// Place names inside a longer text: the longest runs of words that name
     /// something.
-    fn within(&self, toks: &[String]) -> Vec<PlaceId> {
+    fn named_inside(&self, toks: &[String]) -> Vec<PlaceId> {
         for len in (1..=MAX_NGRAM.min(toks.len().saturating_sub(1))).rev() {
             let mut found = Vec::new();
             for w in toks.windows(len) {

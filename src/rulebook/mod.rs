@@ -181,6 +181,45 @@ impl Fnv {
     }
 }
 
+/// A fast hash for the rules' own tables (keys written by whoever edits the
+/// rules, looked up for every name part indexed): a multiply-rotate over eight
+/// bytes at a time, several times cheaper than SipHash on short names. Not for
+/// tables whose keys come from records.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct RuleHasher(u64);
+
+impl std::hash::Hasher for RuleHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().expect("eight bytes"));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map keyed by rule data (see [`RuleHasher`]).
+pub(crate) type RuleMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<RuleHasher>>;
+/// A set of rule data (see [`RuleHasher`]).
+pub(crate) type RuleSet<K> =
+    std::collections::HashSet<K, std::hash::BuildHasherDefault<RuleHasher>>;
+
 /// The name rules and the gazetteer of one `matching-rules/` directory.
 #[derive(Debug)]
 pub struct Rulebook {

@@ -3,7 +3,7 @@
 use tantivy::TantivyDocument;
 
 use crate::names::{skeleton_variants, KeyCache, NameRules, MIN_SKELETON_LEN};
-use crate::places::{Gazetteer, PlaceLevel};
+use crate::places::Gazetteer;
 use crate::record::{RecordKey, RecordKind};
 
 use super::schema::{pack_facts, Fields, NameFields, RESTRICTED};
@@ -99,29 +99,21 @@ pub(crate) fn build(
     add_names(&mut doc, f.mother, &s.mother, cache, rules);
     add_names(&mut doc, f.relative, &s.relative, cache, rules);
     add_names(&mut doc, f.place, &s.places, cache, rules);
-    // Each resolved place and the district it lies in, so that a query for the
-    // district finds its villages; the countries of the places too.
-    let mut terms: Vec<&str> = Vec::new();
-    let mut countries: Vec<&str> = s.country.iter().map(String::as_str).collect();
-    for &id in &s.place_ids {
-        let m = g.get(id);
-        if m.level != PlaceLevel::Country {
-            terms.push(g.path(id));
+    // Gazetteer places are not indexed: a query expands the place it names into
+    // all its spellings (see `query::candidate_query`), which the place tokens
+    // above meet. Without a country of origin, the country of the places stands
+    // in for it.
+    match &s.country {
+        Some(c) => doc.add_text(f.country, c),
+        None => {
+            let mut countries: Vec<&str> =
+                s.place_ids.iter().map(|&id| g.country_code(id)).collect();
+            countries.sort_unstable();
+            countries.dedup();
+            for c in countries {
+                doc.add_text(f.country, c);
+            }
         }
-        if let Some(d) = g.district_of(id) {
-            terms.push(g.path(d));
-        }
-        countries.push(g.country_code(id));
-    }
-    terms.sort_unstable();
-    terms.dedup();
-    for t in terms {
-        doc.add_text(f.place_ids, t);
-    }
-    countries.sort_unstable();
-    countries.dedup();
-    for c in countries {
-        doc.add_text(f.country, c);
     }
     doc.add_text(f.sex, s.sex.code());
     doc.add_u64(

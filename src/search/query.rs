@@ -136,7 +136,11 @@ const W_PLACE: f32 = 0.4;
 pub(crate) const YEAR_SLACK: i32 = 3;
 
 /// The candidate query, or `None` when the query asks nothing.
-pub(crate) fn candidate_query(f: &Fields, p: &Prepared, g: &Gazetteer) -> Option<Box<dyn Query>> {
+pub(crate) fn candidate_query<'a>(
+    f: &Fields,
+    p: &Prepared,
+    g: &'a Gazetteer,
+) -> Option<Box<dyn Query>> {
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if let Some(q) = &p.name {
         name_clauses(&mut should, f.own, q, W_NAME);
@@ -157,25 +161,41 @@ pub(crate) fn candidate_query(f: &Fields, p: &Prepared, g: &Gazetteer) -> Option
         for c in &p.place_countries {
             should.push((Occur::Should, term_query(f.country, c, W_PLACE)));
         }
-        // The gazetteer's places: the place itself (records index their places and
-        // districts, so a district finds its villages), and around a village its
-        // district, weakly.
+        // The gazetteer's places, by every spelling it knows of them: the place
+        // itself; a district's villages too; around a village, weakly, its
+        // district. Records' place words meet these (places are not indexed by
+        // gazetteer id, which would cost every record several terms).
+        let mut words: std::collections::BTreeMap<&str, f32> = Default::default();
+        let mut want = |w: &'a str, weight: f32| {
+            let e = words.entry(w).or_insert(0.0);
+            *e = e.max(weight);
+        };
         for m in &p.place_matches {
             if m.level == PlaceLevel::Country {
                 continue;
             }
-            should.push((
-                Occur::Should,
-                term_query(f.place_ids, g.path(m.id), 2.0 * W_PLACE),
-            ));
-            if m.level == PlaceLevel::Village {
-                if let Some(d) = g.district_of(m.id) {
-                    should.push((
-                        Occur::Should,
-                        term_query(f.place_ids, g.path(d), 0.5 * W_PLACE),
-                    ));
+            for w in g.words(m.id) {
+                want(w, 1.5 * W_PLACE);
+            }
+            match m.level {
+                PlaceLevel::District => {
+                    for &c in g.children(m.id) {
+                        for w in g.words(c) {
+                            want(w, W_PLACE);
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(d) = g.district_of(m.id) {
+                        for w in g.words(d) {
+                            want(w, 0.5 * W_PLACE);
+                        }
+                    }
                 }
             }
+        }
+        for (w, weight) in words {
+            should.push((Occur::Should, term_query(f.place.normalized, w, weight)));
         }
     }
 

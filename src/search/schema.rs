@@ -38,10 +38,8 @@ pub(crate) struct Fields {
     /// The inquirer when neither father nor mother (grandparent, uncle, ...).
     pub relative: NameFields,
     pub place: NameFields,
-    /// Gazetteer paths of the record's places and of their districts
-    /// (`SO/gedo/dollow`, `SO/gedo`).
-    pub place_ids: Field,
-    /// Countries of origin: the record's own and those of its resolved places.
+    /// The country of origin, or without one the countries of the record's
+    /// places as the gazetteer knows them.
     pub country: Field,
     /// "M", "F" or "U".
     pub sex: Field,
@@ -101,7 +99,6 @@ pub(crate) fn build() -> (Schema, Fields) {
     let mother = name_fields(&mut b, "mother", false, true);
     let relative = name_fields(&mut b, "relative", false, false);
     let place = name_fields(&mut b, "place", false, false);
-    let place_ids = b.add_text_field("place_g", keyword());
     let country = b.add_text_field("country", keyword());
     let sex = b.add_text_field("sex", keyword());
     let facts = b.add_u64_field("facts", NumericOptions::default().set_fast());
@@ -119,7 +116,6 @@ pub(crate) fn build() -> (Schema, Fields) {
         mother,
         relative,
         place,
-        place_ids,
         country,
         sex,
         facts,

@@ -48,21 +48,32 @@ pub(crate) struct PlaceCache {
 const PLACE_CACHE_CAPACITY: usize = 100_000;
 
 impl PlaceCache {
-    fn resolve(&mut self, g: &Gazetteer, text: &str) -> &[PlaceId] {
-        if !self.map.contains_key(text) {
-            if self.map.len() >= PLACE_CACHE_CAPACITY {
-                self.map.clear();
+    /// Appends the places `text` names to `out` (without duplicates).
+    fn resolve_into(&mut self, g: &Gazetteer, text: &str, out: &mut Vec<PlaceId>) {
+        let ids = match self.map.get(text) {
+            Some(ids) => ids,
+            None => {
+                if self.map.len() >= PLACE_CACHE_CAPACITY {
+                    self.map.clear();
+                }
+                let ids = g.resolve(text).iter().map(|m| m.id).collect();
+                self.map.entry(text.to_owned()).or_insert(ids)
             }
-            let ids = g.resolve(text).iter().map(|m| m.id).collect();
-            self.map.insert(text.to_owned(), ids);
+        };
+        for &id in ids {
+            if !out.contains(&id) {
+                out.push(id);
+            }
         }
-        &self.map[text]
     }
 }
 
-/// A value as the rules see it: `None` when absent or a placeholder.
-fn known<'a>(rules: &NameRules, v: &'a Option<String>) -> Option<&'a str> {
-    v.as_deref().filter(|v| !rules.is_placeholder(v))
+/// A value as the rules see it, as written and normalized: `None` when absent or
+/// a placeholder.
+fn known<'a>(rules: &NameRules, v: &'a Option<String>) -> Option<(&'a str, String)> {
+    let raw = v.as_deref()?;
+    let n = normalize(raw);
+    (!rules.is_placeholder_normalized(raw, &n)).then_some((raw, n))
 }
 
 /// The compared parts of a given and a family name (loose: see
@@ -70,12 +81,12 @@ fn known<'a>(rules: &NameRules, v: &'a Option<String>) -> Option<&'a str> {
 /// ("NGUYEN Van An") taken apart.
 fn given_and_family(
     rules: &NameRules,
-    given: Option<&str>,
-    family: Option<&str>,
+    given: Option<(&str, String)>,
+    family: Option<(&str, String)>,
 ) -> (String, String) {
-    let whole = match (given, family) {
-        (Some(g), None) => rules.split_family_first_with(g, true),
-        (None, Some(f)) => rules.split_family_first_with(f, true),
+    let whole = match (&given, &family) {
+        (Some((g, _)), None) => rules.split_family_first_with(g, true),
+        (None, Some((f, _))) => rules.split_family_first_with(f, true),
         _ => None,
     };
     if let Some(w) = whole {
@@ -83,10 +94,10 @@ fn given_and_family(
     }
     (
         given
-            .map(|g| rules.loose_parts(g, false).join(" "))
+            .map(|(_, n)| rules.loose_value(n, false))
             .unwrap_or_default(),
         family
-            .map(|f| rules.loose_parts(f, true).join(" "))
+            .map(|(_, n)| rules.loose_value(n, true))
             .unwrap_or_default(),
     )
 }
@@ -104,7 +115,7 @@ impl Summary {
         let names = &*rules.names;
         let parts = |v: &Option<String>| {
             known(names, v)
-                .map(|v| names.loose_parts(v, false).join(" "))
+                .map(|(_, n)| names.loose_value(n, false))
                 .unwrap_or_default()
         };
         let (given, family) = given_and_family(
@@ -114,8 +125,9 @@ impl Summary {
         );
         let mut own = vec![given, family];
         for o in &r.other_names {
-            if !names.is_placeholder(o) {
-                push_nonempty(&mut own, names.loose_parts(o, false).join(" "));
+            let n = normalize(o);
+            if !names.is_placeholder_normalized(o, &n) {
+                push_nonempty(&mut own, names.loose_value(n, false));
             }
         }
         let mut father = Vec::new();
@@ -133,13 +145,13 @@ impl Summary {
         }
         let mut place_texts = Vec::new();
         let mut place_ids = Vec::new();
-        for p in r.places().filter(|p| !names.is_placeholder(p)) {
-            push_nonempty(&mut place_texts, normalize(p));
-            for &id in places.resolve(&rules.places, p) {
-                if !place_ids.contains(&id) {
-                    place_ids.push(id);
-                }
+        for p in r.places() {
+            let n = normalize(p);
+            if names.is_placeholder_normalized(p, &n) {
+                continue;
             }
+            push_nonempty(&mut place_texts, n);
+            places.resolve_into(&rules.places, p, &mut place_ids);
         }
         Summary {
             kind: r.kind(),
