@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::import::{self, ImportError, ImportOptions, ImportReport, Input, Progress};
 use crate::record::RecordKey;
+use crate::rulebook::{RuleErrors, Rulebook};
 use crate::search::{IndexWriterSession, SearchError, SearchHit, SearchIndex, SearchQuery};
 use crate::store::{HistoryEntry, Store, StoreError, StoreStats, StoredRecord};
 
@@ -39,6 +40,9 @@ pub enum RegistryError {
     Import(#[from] ImportError),
     #[error("no such record: {0}")]
     NotFound(String),
+    /// Problems of a matching-rules directory, one `FILE:LINE: reason` per line.
+    #[error(transparent)]
+    Rules(#[from] RuleErrors),
 }
 
 /// Who is reading. Every read is audited under `actor`. With an `agency`, the
@@ -105,12 +109,23 @@ impl Registry {
         dir: &Path,
         progress: &mut dyn FnMut(CatchUp),
     ) -> Result<Registry, RegistryError> {
+        Self::open_with_rules(dir, Rulebook::builtin(), progress)
+    }
+
+    /// Opens a data directory whose search follows a deployment's own matching
+    /// rules (see [`Rulebook::load`]). An index built under other rules is rebuilt
+    /// from the store.
+    pub fn open_with_rules(
+        dir: &Path,
+        rules: Arc<Rulebook>,
+        progress: &mut dyn FnMut(CatchUp),
+    ) -> Result<Registry, RegistryError> {
         std::fs::create_dir_all(dir).map_err(|e| RegistryError::DataDir(dir.to_path_buf(), e))?;
         let store = Store::open(&dir.join(DATABASE_FILE))?;
         let search_dir = dir.join(SEARCH_DIR);
         std::fs::create_dir_all(&search_dir)
             .map_err(|e| RegistryError::DataDir(search_dir.clone(), e))?;
-        let index = Arc::new(SearchIndex::open(&search_dir)?);
+        let index = Arc::new(SearchIndex::open_with_rules(&search_dir, rules)?);
         let mut registry = Registry {
             dir: dir.to_path_buf(),
             store,

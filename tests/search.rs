@@ -9,6 +9,7 @@ use famlink::record::{
     AgeEstimate, Inquirer, KindDetails, Origin, PartialDate, Record, RecordKey, RecordKind,
     Relationship, Sex,
 };
+use famlink::rulebook::Rulebook;
 use famlink::search::{SearchError, SearchHit, SearchIndex, SearchQuery};
 
 fn today() -> NaiveDate {
@@ -691,4 +692,304 @@ fn the_index_can_be_shared_between_threads() {
     for h in handles {
         assert_eq!(h.join().unwrap(), "ALEK");
     }
+}
+
+fn reasons_of<'a>(hits: &'a [SearchHit], id: &str) -> &'a [String] {
+    &hits
+        .iter()
+        .find(|h| h.key.record_id == id)
+        .unwrap_or_else(|| panic!("{id} not found: {hits:?}"))
+        .reasons
+}
+
+#[test]
+fn nicknames_and_variant_groups_count_as_strong_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = distractors();
+    records.extend([
+        child(Child {
+            id: "SASHA",
+            given: "Sasha",
+            family: "Melnyk",
+            born: Some(2014),
+            ..Child::default()
+        }),
+        child(Child {
+            id: "OLEK",
+            given: "Oleksandr",
+            family: "Tkachenko",
+            born: Some(2012),
+            ..Child::default()
+        }),
+        child(Child {
+            id: "MAX",
+            given: "Maxamed",
+            family: "Cabdi",
+            ..Child::default()
+        }),
+        child(Child {
+            id: "ABD",
+            given: "Cabdiraxmaan",
+            family: "Nuur",
+            ..Child::default()
+        }),
+    ]);
+    records.push(child(Child {
+        id: "JP",
+        given: "Jean-Pierre",
+        family: "Kabamba",
+        ..Child::default()
+    }));
+    records.push(child(Child {
+        id: "JEAN",
+        given: "Jean",
+        family: "Kabamba",
+        ..Child::default()
+    }));
+    let index = build(dir.path(), &records, 1);
+
+    // A compound the rules join only when known is still found with a typo in
+    // one half, and written together.
+    assert_eq!(top(&index, &by_name("Jean Piere Kabamba")), "JP");
+    assert_eq!(top(&index, &by_name("Jeanpierre Kabamba")), "JP");
+    assert_eq!(top(&index, &by_name("Jean Kabamba")), "JEAN");
+
+    // The family asks for the full name; the agency registered the nickname.
+    let hits = index.search(&by_name("Oleksandr Melnyk")).unwrap();
+    assert_eq!(ids(&hits)[0], "SASHA", "{hits:?}");
+    assert!(
+        reasons_of(&hits, "SASHA").contains(&"name: sasha ~ oleksandr (nickname)".to_owned()),
+        "{hits:?}"
+    );
+    // And the other way round, in Cyrillic and another scheme.
+    let hits = index.search(&by_name("Саша Ткаченко")).unwrap();
+    assert_eq!(ids(&hits)[0], "OLEK", "{hits:?}");
+    assert!(
+        reasons_of(&hits, "OLEK").contains(&"name: oleksandr ~ sasha (nickname)".to_owned()),
+        "{hits:?}"
+    );
+    assert_eq!(top(&index, &by_name("Aleksandr Tkachenko")), "OLEK");
+
+    // Variant groups: Somali orthography, Arabic script, compounds.
+    let hits = index.search(&by_name("Mohamed Abdi")).unwrap();
+    assert_eq!(ids(&hits)[0], "MAX", "{hits:?}");
+    assert!(
+        reasons_of(&hits, "MAX").contains(&"name: maxamed ~ mohamed (variant)".to_owned()),
+        "{hits:?}"
+    );
+    assert_eq!(top(&index, &by_name("محمد عبدي")), "MAX");
+    assert_eq!(top(&index, &by_name("Abdul Rahman Nur")), "ABD");
+    assert_eq!(top(&index, &by_name("Abdi Rahman Nuur")), "ABD");
+    assert_eq!(top(&index, &by_name("Abdirahman Noor")), "ABD");
+    let hits = index.search(&by_name("Abdulrahman")).unwrap();
+    assert!(
+        reasons_of(&hits, "ABD")
+            .iter()
+            .any(|r| r == "name: cabdiraxmaan ~ abdulrahman (variant)"),
+        "{hits:?}"
+    );
+}
+
+fn somali_villages() -> Vec<Record> {
+    let mut v = family();
+    for (id, village) in [
+        ("DOOLOW", "Doolow"),
+        ("LUUQ", "Luuq"),
+        ("KHARKIV", "Kharkiv"),
+    ] {
+        v.push(child(Child {
+            id,
+            given: "Hodan",
+            family: "Farah",
+            sex: Sex::Female,
+            born: Some(2015),
+            village,
+            ..Child::default()
+        }));
+    }
+    v
+}
+
+#[test]
+fn places_through_the_gazetteer() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = build(dir.path(), &somali_villages(), 1);
+
+    // Another spelling of the village, alone.
+    let q = SearchQuery {
+        place: Some("Baydhabo".into()),
+        ..SearchQuery::new(today())
+    };
+    let hits = index.search(&q).unwrap();
+    let mut first_two = ids(&hits)[..2].to_vec();
+    first_two.sort();
+    assert_eq!(first_two, ["SISTER", "TARGET"], "{hits:?}");
+    assert!(
+        reasons_of(&hits, "TARGET").contains(&"place: baidoa ~ baydhabo (gazetteer)".to_owned()),
+        "{hits:?}"
+    );
+
+    // The same village first, then a village of the same district, then farther.
+    let q = SearchQuery {
+        place: Some("Dollow".into()),
+        ..by_name("Hodan Farah")
+    };
+    let hits = index.search(&q).unwrap();
+    assert_eq!(ids(&hits)[..3], ["DOOLOW", "LUUQ", "KHARKIV"], "{hits:?}");
+    assert!(
+        reasons_of(&hits, "LUUQ")
+            .contains(&"place: luuq, same district as dollow (gazetteer)".to_owned()),
+        "{hits:?}"
+    );
+    assert!(hits[0].score > hits[1].score && hits[1].score > hits[2].score);
+
+    // A district finds its villages; a country in another script, its places.
+    let q = SearchQuery {
+        place: Some("Gedo region".into()),
+        ..SearchQuery::new(today())
+    };
+    let hits = index.search(&q).unwrap();
+    let mut first_two = ids(&hits)[..2].to_vec();
+    first_two.sort();
+    assert_eq!(first_two, ["DOOLOW", "LUUQ"], "{hits:?}");
+    assert!(
+        reasons_of(&hits, "DOOLOW").contains(&"place: doolow in gedo (gazetteer)".to_owned()),
+        "{hits:?}"
+    );
+    let q = SearchQuery {
+        place: Some("الصومال".into()),
+        ..by_name("Hodan Farah")
+    };
+    let hits = index.search(&q).unwrap();
+    let pos = |id: &str| ids(&hits).iter().position(|h| *h == id).unwrap();
+    assert!(pos("LUUQ") < pos("KHARKIV"), "{hits:?}");
+}
+
+#[test]
+fn placeholders_are_empty_and_whole_names_are_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = distractors();
+    records.push(child(Child {
+        id: "PH",
+        given: "FNU",
+        family: "Warsame",
+        father: "UNKNOWN",
+        mother: "N/A",
+        village: "-",
+        ..Child::default()
+    }));
+    records.push(child(Child {
+        id: "UNK",
+        given: "Unknown",
+        family: "LNU",
+        father: "Abdi Warsame",
+        ..Child::default()
+    }));
+    records.push(child(Child {
+        id: "VN",
+        given: "NGUYEN Van An",
+        ..Child::default()
+    }));
+    let index = build(dir.path(), &records, 1);
+
+    // A placeholder asks nothing.
+    for q in [
+        by_name("UNKNOWN"),
+        SearchQuery {
+            father: Some("N/A".into()),
+            ..SearchQuery::new(today())
+        },
+    ] {
+        assert!(
+            matches!(index.search(&q), Err(SearchError::EmptyQuery)),
+            "{q:?}"
+        );
+    }
+    // ... and is never found as a name.
+    let q = SearchQuery {
+        father: Some("Unknown".into()),
+        ..by_name("Warsame")
+    };
+    let hits = index.search(&q).unwrap();
+    assert_eq!(ids(&hits)[0], "PH", "{hits:?}");
+    assert!(reasons_of(&hits, "PH")
+        .iter()
+        .all(|r| !r.contains("unknown") && !r.contains("fnu")));
+    let hits = index.search(&by_name("Fnu")).unwrap_or_default();
+    assert!(!ids(&hits).contains(&"PH"), "{hits:?}");
+    let q = SearchQuery {
+        father: Some("Abdi Warsame".into()),
+        ..SearchQuery::new(today())
+    };
+    assert_eq!(top(&index, &q), "UNK");
+
+    // The whole name in one field, family name first in capitals.
+    assert_eq!(top(&index, &by_name("An Nguyen")), "VN");
+    assert_eq!(top(&index, &by_name("Nguyễn Văn An")), "VN");
+}
+
+/// A copy of the repository's matching rules in a temporary directory.
+fn rules_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("matching-rules");
+    for sub in ["names", "places"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(src.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
+fn append(path: &Path, text: &str) {
+    let mut s = std::fs::read_to_string(path).unwrap();
+    s.push_str(text);
+    std::fs::write(path, s).unwrap();
+}
+
+#[test]
+fn an_index_built_under_other_rules_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(build(dir.path(), &variants(), 5));
+    assert_eq!(SearchIndex::open(dir.path()).unwrap().indexed_through(), 5);
+
+    // Comments change nothing.
+    let rules_dir = rules_copy();
+    let same = Rulebook::load(rules_dir.path()).unwrap();
+    append(
+        &rules_dir.path().join("names/variants.toml"),
+        "\n# a note\n",
+    );
+    let commented = Rulebook::load(rules_dir.path()).unwrap();
+    assert_eq!(same.fingerprint(), commented.fingerprint());
+    assert_eq!(same.fingerprint(), Rulebook::builtin().fingerprint());
+
+    // A new nickname does: the index opens empty, to be rebuilt.
+    append(
+        &rules_dir.path().join("names/nicknames.toml"),
+        "\n[local]\nLesyk = [\"Oleksandr\"]\n",
+    );
+    let rules = std::sync::Arc::new(Rulebook::load(rules_dir.path()).unwrap());
+    assert_ne!(rules.fingerprint(), Rulebook::builtin().fingerprint());
+    let index = SearchIndex::open_with_rules(dir.path(), rules.clone()).unwrap();
+    assert_eq!(index.indexed_through(), 0);
+    assert_eq!(index.num_records().unwrap(), 0);
+    let mut w = index.writer().unwrap();
+    for r in variants() {
+        w.put(&r).unwrap();
+    }
+    w.commit(6).unwrap();
+    let hits = index.search(&by_name("Lesyk Kovalenko")).unwrap();
+    assert_eq!(ids(&hits)[0], "ALEK", "{hits:?}");
+    assert!(reasons_of(&hits, "ALEK").contains(&"name: aleksandr ~ lesyk (nickname)".to_owned()));
+    drop(index);
+    assert_eq!(
+        SearchIndex::open_with_rules(dir.path(), rules)
+            .unwrap()
+            .indexed_through(),
+        6
+    );
+    // Back to the built-in rules: rebuilt again.
+    assert_eq!(SearchIndex::open(dir.path()).unwrap().indexed_through(), 0);
 }

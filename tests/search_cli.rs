@@ -129,3 +129,43 @@ fn every_search_and_read_is_audited_without_names() {
         assert!(!target.contains("Mukhammed") && !detail.contains("Mukhammed"));
     }
 }
+
+#[test]
+fn rules_from_a_directory_and_their_errors() {
+    let ws = registry_with_variants();
+    // A copy of the repository's rules with one more nickname.
+    let rules = ws.path("rules");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("matching-rules");
+    for sub in ["names", "places"] {
+        std::fs::create_dir_all(rules.join(sub)).unwrap();
+        for entry in std::fs::read_dir(src.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, rules.join(sub).join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let nicknames = rules.join("names/nicknames.toml");
+    let mut rules_text = std::fs::read_to_string(&nicknames).unwrap();
+    rules_text.push_str("\n[local]\nHodi = [\"Hodan\"]\n");
+    std::fs::write(&nicknames, &rules_text).unwrap();
+    let rules_arg = rules.to_str().unwrap();
+    assert_eq!(
+        ws.search(&["--name", "Hodi Warsame", "--rules", rules_arg])[0].0,
+        "ag1/C3"
+    );
+
+    // A broken file: every command says which file and line, and does nothing.
+    rules_text.push_str("Broken = [\"Hodan\"\n");
+    std::fs::write(&nicknames, &rules_text).unwrap();
+    let out = ws
+        .famlink(&["search", "--name", "Hodan", "--rules", rules_arg])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    let line = rules_text.lines().count();
+    assert!(
+        err.contains(&format!("nicknames.toml:{line}:"))
+            || err.contains(&format!("nicknames.toml:{}:", line + 1)),
+        "{err}"
+    );
+}

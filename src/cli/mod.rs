@@ -31,6 +31,11 @@ struct DataArg {
     /// The data directory (store and search index).
     #[arg(long, default_value = "index")]
     data: PathBuf,
+    /// A matching-rules directory (names/*.toml, places/gazetteer.toml) to use
+    /// instead of the rules built into famlink. The search index is rebuilt when
+    /// the rules change.
+    #[arg(long)]
+    rules: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -123,8 +128,12 @@ fn cli_actor() -> String {
 }
 
 fn open(data: &DataArg) -> Result<Registry, RegistryError> {
+    let rules = match &data.rules {
+        Some(dir) => std::sync::Arc::new(famlink::rulebook::Rulebook::load(dir)?),
+        None => famlink::rulebook::Rulebook::builtin(),
+    };
     let bar = progress_bar(0, "indexing");
-    let registry = Registry::open_with_progress(&data.data, &mut |p| {
+    let registry = Registry::open_with_rules(&data.data, rules, &mut |p| {
         bar.set_length(p.target);
         bar.set_position(p.indexed);
     });

@@ -11,11 +11,18 @@
 //! and "Oleksandr" share a Double Metaphone code; "محمد" ("mhmd") meets them only
 //! on the skeleton. Matching therefore compares all of them.
 //!
-//! [`NameKeyer`] holds the encoders, which are built once. It is the place where
-//! variant rules (the later `matching-rules/` files) will plug in.
+//! Beyond what the letters say, the rules of `matching-rules/names/` (see
+//! [`NameRules`]) say which spellings are one name (Oleksandr, Alexander), which
+//! nicknames stand for which names (Sasha), which particles join or connect parts
+//! (Abdul Rahman, bin) and which values mean "unknown". Each token's keys carry its
+//! variant key and nickname expansions under those rules.
+//!
+//! [`NameKeyer`] holds the encoders, which are built once, and the rules.
 
 mod normalize;
 mod skeleton;
+mod variants;
+mod whole_name;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -24,6 +31,11 @@ use rphonetic::{DaitchMokotoffSoundex, DoubleMetaphone};
 
 pub use normalize::{name_parts, normalize};
 pub use skeleton::{alternate_skeleton, skeleton, skeleton_variants};
+pub use variants::{
+    GroupId, NameRelation, NameRuleTexts, NameRules, MIN_VARIANT_KEY, NICKNAMES_FILE,
+    PARTICLES_FILE, PLACEHOLDERS_FILE, VARIANTS_FILE,
+};
+pub use whole_name::WholeName;
 
 /// The keys of one normalized token.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -38,6 +50,11 @@ pub struct NameKeys {
     /// Double Metaphone (primary, then alternate if different) and the
     /// Daitch–Mokotoff codes of every branch, without duplicates.
     pub phonetic: Vec<String>,
+    /// The variant key under the name rules ([`NameRules::variant_key`]): equal
+    /// for spellings of one name.
+    pub variant: String,
+    /// The variant keys of the names this token is a nickname of.
+    pub nicknames: Vec<String>,
 }
 
 /// Skeletons shorter than this join too many unrelated names to mean anything.
@@ -58,17 +75,50 @@ impl NameKeys {
     pub fn shares_phonetic(&self, other: &NameKeys) -> bool {
         self.phonetic.iter().any(|a| other.phonetic.contains(a))
     }
+
+    /// How the name rules relate two tokens: the same variant key, or a nickname
+    /// of one standing for the other (or both for one name).
+    pub fn rule_relation(&self, other: &NameKeys) -> Option<NameRelation> {
+        if self.normalized == other.normalized {
+            return Some(NameRelation::Same);
+        }
+        if self.variant.is_empty() || other.variant.is_empty() {
+            return None;
+        }
+        if self.variant == other.variant {
+            return (self.variant.len() >= MIN_VARIANT_KEY).then_some(NameRelation::Variant);
+        }
+        let nick = self.nicknames.contains(&other.variant)
+            || other.nicknames.contains(&self.variant)
+            || self.nicknames.iter().any(|k| other.nicknames.contains(k));
+        nick.then_some(NameRelation::Nickname)
+    }
 }
 
 /// Most Daitch–Mokotoff branches kept for one token; names with many ambiguous
 /// letters branch exponentially.
 const MAX_DM_BRANCHES: usize = 8;
 
-/// Computes [`NameKeys`]. Building one parses the Daitch–Mokotoff rules, so use
-/// [`NameKeyer::global`] rather than building your own.
-pub struct NameKeyer {
+/// The phonetic encoders, built once per process (the Daitch–Mokotoff rules are
+/// parsed when built).
+struct Encoders {
     double_metaphone: DoubleMetaphone,
     daitch_mokotoff: DaitchMokotoffSoundex,
+}
+
+fn encoders() -> &'static Encoders {
+    static ENCODERS: OnceLock<Encoders> = OnceLock::new();
+    ENCODERS.get_or_init(|| Encoders {
+        double_metaphone: DoubleMetaphone::default(),
+        daitch_mokotoff: DaitchMokotoffSoundex::default(),
+    })
+}
+
+/// Computes [`NameKeys`] under a set of name rules. Cheap to build (the encoders
+/// are shared); [`NameKeyer::global`] uses the built-in rules.
+pub struct NameKeyer {
+    encoders: &'static Encoders,
+    rules: Arc<NameRules>,
 }
 
 impl Default for NameKeyer {
@@ -78,17 +128,26 @@ impl Default for NameKeyer {
 }
 
 impl NameKeyer {
+    /// A keyer with the built-in name rules.
     pub fn new() -> Self {
+        Self::with_rules(NameRules::builtin())
+    }
+
+    pub fn with_rules(rules: Arc<NameRules>) -> Self {
         NameKeyer {
-            double_metaphone: DoubleMetaphone::default(),
-            daitch_mokotoff: DaitchMokotoffSoundex::default(),
+            encoders: encoders(),
+            rules,
         }
     }
 
-    /// The keyer shared by the whole process, built on first use.
-    pub fn global() -> &'static NameKeyer {
-        static KEYER: OnceLock<NameKeyer> = OnceLock::new();
-        KEYER.get_or_init(NameKeyer::new)
+    pub fn rules(&self) -> &Arc<NameRules> {
+        &self.rules
+    }
+
+    /// The keyer shared by the whole process (built-in rules), built on first use.
+    pub fn global() -> &'static Arc<NameKeyer> {
+        static KEYER: OnceLock<Arc<NameKeyer>> = OnceLock::new();
+        KEYER.get_or_init(|| Arc::new(NameKeyer::new()))
     }
 
     /// The keys of one token, which must already be normalized (one element of
@@ -96,8 +155,10 @@ impl NameKeyer {
     pub fn keys(&self, token: &str) -> NameKeys {
         let mut keys = NameKeys {
             normalized: token.to_owned(),
+            variant: self.rules.variant_key(token),
             ..NameKeys::default()
         };
+        keys.nicknames = self.rules.expansions_of_key(&keys.variant).to_vec();
         if token.len() < 2 {
             // Initials and stray letters: nothing to key on but the letter.
             return keys;
@@ -106,13 +167,14 @@ impl NameKeyer {
         keys.skeleton = skeletons.next().unwrap_or_default();
         keys.alt_skeletons = skeletons.collect();
         if token.bytes().all(|b| b.is_ascii_lowercase()) {
-            let dm = self.double_metaphone.double_metaphone(token);
+            let dm = self.encoders.double_metaphone.double_metaphone(token);
             for code in [dm.primary(), dm.alternate()] {
                 if !code.is_empty() && !keys.phonetic.contains(&code) {
                     keys.phonetic.push(code);
                 }
             }
             for code in self
+                .encoders
                 .daitch_mokotoff
                 .inner_soundex(token, true)
                 .into_iter()
@@ -140,20 +202,35 @@ pub fn name_keys(text: &str) -> Vec<NameKeys> {
 /// A cache of keys by token, for bulk work: a million records hold far fewer
 /// distinct name parts than names. Not shared between threads; see
 /// [`SharedKeyCache`] for that.
-#[derive(Default)]
 pub struct KeyCache {
+    keyer: Arc<NameKeyer>,
     map: HashMap<Box<str>, Arc<NameKeys>>,
 }
 
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl KeyCache {
+    /// A cache with the built-in rules.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_keyer(Arc::clone(NameKeyer::global()))
+    }
+
+    pub fn with_keyer(keyer: Arc<NameKeyer>) -> Self {
+        KeyCache {
+            keyer,
+            map: HashMap::new(),
+        }
     }
 
     /// The keys of a normalized token, computed on first request.
     pub fn get(&mut self, token: &str) -> &Arc<NameKeys> {
         if !self.map.contains_key(token) {
-            self.map.insert(token.into(), Arc::new(keys(token)));
+            let k = Arc::new(self.keyer.keys(token));
+            self.map.insert(token.into(), k);
         }
         &self.map[token]
     }
@@ -170,16 +247,27 @@ impl KeyCache {
 /// A bounded key cache shared between threads (searches run concurrently). When
 /// full it starts over, which costs a few microseconds per token to refill.
 pub struct SharedKeyCache {
+    keyer: Arc<NameKeyer>,
     map: RwLock<HashMap<Box<str>, Arc<NameKeys>>>,
     capacity: usize,
 }
 
 impl SharedKeyCache {
+    /// A cache with the built-in rules.
     pub fn with_capacity(capacity: usize) -> Self {
+        Self::with_keyer(Arc::clone(NameKeyer::global()), capacity)
+    }
+
+    pub fn with_keyer(keyer: Arc<NameKeyer>, capacity: usize) -> Self {
         SharedKeyCache {
+            keyer,
             map: RwLock::new(HashMap::new()),
             capacity,
         }
+    }
+
+    pub fn keyer(&self) -> &Arc<NameKeyer> {
+        &self.keyer
     }
 
     pub fn get(&self, token: &str) -> Arc<NameKeys> {
@@ -191,7 +279,7 @@ impl SharedKeyCache {
         {
             return Arc::clone(k);
         }
-        let computed = Arc::new(keys(token));
+        let computed = Arc::new(self.keyer.keys(token));
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         if map.len() >= self.capacity {
             map.clear();
@@ -278,3 +366,6 @@ mod tests {
         assert_eq!(*shared.get("abebe"), keys("abebe"));
     }
 }
+
+#[cfg(test)]
+mod rules_tests;

@@ -2,7 +2,8 @@
 
 use tantivy::TantivyDocument;
 
-use crate::names::{skeleton_variants, KeyCache, MIN_SKELETON_LEN};
+use crate::names::{skeleton_variants, KeyCache, NameRules, MIN_SKELETON_LEN};
+use crate::places::Gazetteer;
 use crate::record::{RecordKey, RecordKind};
 
 use super::schema::{pack_facts, Fields, NameFields, RESTRICTED};
@@ -20,13 +21,31 @@ pub(crate) fn key_text_of(key: &RecordKey) -> String {
 
 /// Adds the tokens of each value, their keys, and each multi-token value run
 /// together (so "Abd al-Rahman" is also found as "Abdalrahman").
+///
+/// The variant field holds each token's variant key where it differs from the
+/// token (a token that is its own key is already in the normalized field, and the
+/// query looks for keys in both), and the keys of the names a nickname stands
+/// for. So a query token and a record token meet there when they are one name by
+/// the rules, or one is a nickname of the other, or both of one name.
 fn add_names<'a>(
     doc: &mut TantivyDocument,
     nf: NameFields,
     values: impl IntoIterator<Item = &'a String>,
     cache: &mut KeyCache,
+    rules: &NameRules,
 ) {
     for value in values {
+        // Compounds the rules join only when known ("abdi rahman" → abdirahman):
+        // the values keep their halves apart, the compound is indexed besides.
+        if let Some(field) = nf.variants {
+            for c in rules.compounds(value) {
+                doc.add_text(nf.normalized, &c);
+                let key = rules.variant_key(&c);
+                if key != c {
+                    doc.add_text(field, &key);
+                }
+            }
+        }
         let mut count = 0;
         for tok in value.split(' ').filter(|t| !t.is_empty()) {
             let k = cache.get(tok);
@@ -38,6 +57,14 @@ fn add_names<'a>(
             }
             for s in k.skeletons() {
                 doc.add_text(nf.skeleton, s);
+            }
+            if let Some(field) = nf.variants {
+                if k.variant != k.normalized && !k.variant.is_empty() {
+                    doc.add_text(field, &k.variant);
+                }
+                for n in &k.nicknames {
+                    doc.add_text(field, n);
+                }
             }
             count += 1;
         }
@@ -53,7 +80,13 @@ fn add_names<'a>(
     }
 }
 
-pub(crate) fn build(f: &Fields, s: &Summary, cache: &mut KeyCache) -> TantivyDocument {
+pub(crate) fn build(
+    f: &Fields,
+    s: &Summary,
+    cache: &mut KeyCache,
+    rules: &NameRules,
+    g: &Gazetteer,
+) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     doc.add_text(f.key, key_text(s.kind, &s.agency, &s.record_id));
     doc.add_text(f.kind, s.kind.as_str());
@@ -61,13 +94,26 @@ pub(crate) fn build(f: &Fields, s: &Summary, cache: &mut KeyCache) -> TantivyDoc
     if !s.consent {
         doc.add_text(f.restricted, RESTRICTED);
     }
-    add_names(&mut doc, f.own, &s.own, cache);
-    add_names(&mut doc, f.father, &s.father, cache);
-    add_names(&mut doc, f.mother, &s.mother, cache);
-    add_names(&mut doc, f.relative, &s.relative, cache);
-    add_names(&mut doc, f.place, &s.places, cache);
-    if let Some(c) = &s.country {
-        doc.add_text(f.country, c);
+    add_names(&mut doc, f.own, &s.own, cache, rules);
+    add_names(&mut doc, f.father, &s.father, cache, rules);
+    add_names(&mut doc, f.mother, &s.mother, cache, rules);
+    add_names(&mut doc, f.relative, &s.relative, cache, rules);
+    add_names(&mut doc, f.place, &s.places, cache, rules);
+    // Gazetteer places are not indexed: a query expands the place it names into
+    // all its spellings (see `query::candidate_query`), which the place tokens
+    // above meet. Without a country of origin, the country of the places stands
+    // in for it.
+    match &s.country {
+        Some(c) => doc.add_text(f.country, c),
+        None => {
+            let mut countries: Vec<&str> =
+                s.place_ids.iter().map(|&id| g.country_code(id)).collect();
+            countries.sort_unstable();
+            countries.dedup();
+            for c in countries {
+                doc.add_text(f.country, c);
+            }
+        }
     }
     doc.add_text(f.sex, s.sex.code());
     doc.add_u64(

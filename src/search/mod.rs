@@ -7,13 +7,19 @@
 //! The index keeps only what ranking needs: the store re-reads records for display.
 //!
 //! A search runs in two steps. A broad, cheap tantivy query over normalized tokens,
-//! fuzzy terms, phonetic codes and consonant skeletons proposes a few hundred
-//! candidates (birth years and sex only tilt that choice: ages are guessed). Then
-//! famlink's own ranker scores each candidate against the query on names (token by
-//! token, in any order, Jaro–Winkler lifted by shared phonetic codes and skeletons),
-//! parents, place, birth years and sex, and returns the best, with scores in [0, 1]
-//! and short reasons. The only hard filters are the kind of record and the consent
+//! fuzzy terms, phonetic codes, consonant skeletons, variant keys and nickname
+//! expansions, and gazetteer places proposes a few hundred candidates (birth years
+//! and sex only tilt that choice: ages are guessed). Then famlink's own ranker
+//! scores each candidate against the query on names (token by token, in any order,
+//! Jaro–Winkler lifted by shared phonetic codes and skeletons, and by the name
+//! rules' variants and nicknames), parents, place (as text and through the
+//! gazetteer), birth years and sex, and returns the best, with scores in [0, 1] and
+//! short reasons. The only hard filters are the kind of record and the consent
 //! rule.
+//!
+//! What is indexed depends on the matching rules (`matching-rules/`, see
+//! [`Rulebook`]): the index records their fingerprint, and an index built under
+//! other rules is rebuilt.
 //!
 //! Measured on a shared 2-core machine (see `tests/search_bench.rs`): a million
 //! records index in 8–11 s into about 110 MiB with under 300 MiB of memory, and a
@@ -40,12 +46,14 @@ use tantivy::{
     SegmentReader, TantivyDocument, Term,
 };
 
-use crate::names::{KeyCache, SharedKeyCache};
+use crate::names::{name_parts, KeyCache, NameKeyer, SharedKeyCache};
+use crate::places::PlaceLevel;
 use crate::record::{AgeEstimate, PartialDate, Record, RecordKey, RecordKind, Sex, YearRange};
+use crate::rulebook::Rulebook;
 
 use rank::{countries_named, Prepared, QueryName};
 use schema::Fields;
-use summary::Summary;
+use summary::{PlaceCache, Summary};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -151,20 +159,22 @@ const DOCSTORE_BLOCKSIZE: usize = 2048;
 /// Distinct name parts whose keys the searcher keeps.
 const KEY_CACHE_CAPACITY: usize = 200_000;
 /// Changes with anything that changes what is indexed; an index of another format
-/// is rebuilt.
-const FORMAT: &str = "famlink-search/4";
+/// is rebuilt. The rules' fingerprint is recorded next to it: an index built under
+/// other matching rules is rebuilt too.
+const FORMAT: &str = "famlink-search/5";
 
-fn payload(through: u64) -> String {
-    format!("{FORMAT} through={through}")
+fn payload(rules: u64, through: u64) -> String {
+    format!("{FORMAT} rules={rules:016x} through={through}")
 }
 
-/// The sequence number in a commit payload of this format.
-fn parse_payload(payload: Option<&str>) -> Option<u64> {
-    payload?
-        .strip_prefix(FORMAT)?
-        .strip_prefix(" through=")?
-        .parse()
-        .ok()
+/// The sequence number in a commit payload of this format and these rules.
+fn parse_payload(payload: Option<&str>, rules: u64) -> Option<u64> {
+    let rest = payload?.strip_prefix(FORMAT)?.strip_prefix(" rules=")?;
+    let (fingerprint, through) = rest.split_once(" through=")?;
+    if u64::from_str_radix(fingerprint, 16).ok()? != rules {
+        return None;
+    }
+    through.parse().ok()
 }
 
 /// The search index of one data directory.
@@ -174,16 +184,25 @@ pub struct SearchIndex {
     reader: IndexReader,
     fields: Fields,
     indexed_through: Arc<AtomicU64>,
+    rules: Arc<Rulebook>,
+    keyer: Arc<NameKeyer>,
     keys: SharedKeyCache,
 }
 
 impl SearchIndex {
-    /// Opens the index in `dir` (normally `<data>/search`), creating it if missing.
-    /// An index of another format is deleted and created empty: it is derived data,
-    /// and [`indexed_through`](Self::indexed_through) then says 0 so that the caller
+    /// Opens the index in `dir` (normally `<data>/search`) under the built-in
+    /// matching rules, creating it if missing. An index of another format, or built
+    /// under other rules, is deleted and created empty: it is derived data, and
+    /// [`indexed_through`](Self::indexed_through) then says 0 so that the caller
     /// rebuilds it.
     pub fn open(dir: &Path) -> Result<Self, SearchError> {
+        Self::open_with_rules(dir, Rulebook::builtin())
+    }
+
+    /// [`open`](Self::open) under a deployment's own matching rules.
+    pub fn open_with_rules(dir: &Path, rules: Arc<Rulebook>) -> Result<Self, SearchError> {
         std::fs::create_dir_all(dir)?;
+        let fingerprint = rules.fingerprint();
         let (schema, fields) = schema::build();
         let existing =
             Index::exists(&MmapDirectory::open(dir)?).map_err(|e| SearchError::Index(e.into()))?;
@@ -192,7 +211,7 @@ impl SearchIndex {
         if existing {
             let opened = Index::open_in_dir(dir)?;
             let metas = opened.load_metas()?;
-            let seq = parse_payload(metas.payload.as_deref());
+            let seq = parse_payload(metas.payload.as_deref(), fingerprint);
             let fresh = metas.payload.is_none() && metas.segments.is_empty();
             if opened.schema() == schema && (seq.is_some() || fresh) {
                 through = seq.unwrap_or(0);
@@ -218,14 +237,22 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let keyer = Arc::new(NameKeyer::with_rules(Arc::clone(&rules.names)));
         Ok(SearchIndex {
             dir: dir.to_path_buf(),
             index,
             reader,
             fields,
             indexed_through: Arc::new(AtomicU64::new(through)),
-            keys: SharedKeyCache::with_capacity(KEY_CACHE_CAPACITY),
+            keys: SharedKeyCache::with_keyer(Arc::clone(&keyer), KEY_CACHE_CAPACITY),
+            keyer,
+            rules,
         })
+    }
+
+    /// The matching rules the index is built under.
+    pub fn rules(&self) -> &Arc<Rulebook> {
+        &self.rules
     }
 
     /// The store sequence number covered by the last commit; 0 if none.
@@ -249,7 +276,10 @@ impl SearchIndex {
         // Another process may have committed since this index was opened: see its
         // documents (so `put` replaces rather than duplicates them) and its position.
         self.reader.reload()?;
-        if let Some(seq) = parse_payload(self.index.load_metas()?.payload.as_deref()) {
+        if let Some(seq) = parse_payload(
+            self.index.load_metas()?.payload.as_deref(),
+            self.rules.fingerprint(),
+        ) {
             self.indexed_through.store(seq, Ordering::Release);
         }
         Ok(IndexWriterSession {
@@ -257,7 +287,9 @@ impl SearchIndex {
             fields: self.fields,
             reader: self.reader.clone(),
             indexed_through: Arc::clone(&self.indexed_through),
-            keys: KeyCache::new(),
+            keys: KeyCache::with_keyer(Arc::clone(&self.keyer)),
+            places: PlaceCache::default(),
+            rules: Arc::clone(&self.rules),
             committed: Some(self.reader.searcher()),
             put_keys: HashSet::new(),
         })
@@ -269,7 +301,7 @@ impl SearchIndex {
         if !p.has_criteria() {
             return Err(SearchError::EmptyQuery);
         }
-        let Some(query) = query::candidate_query(&self.fields, &p) else {
+        let Some(query) = query::candidate_query(&self.fields, &p, &self.rules.places) else {
             return Err(SearchError::EmptyQuery);
         };
         let limit = if q.limit == 0 {
@@ -309,7 +341,7 @@ impl SearchIndex {
             if !p.may_see(&s) || p.kind.is_some_and(|k| k != s.kind) {
                 continue;
             }
-            let (score, _) = rank::score(&p, &s, &self.keys, false);
+            let (score, _) = rank::score(&p, &s, &self.keys, &self.rules.places, false);
             if score >= MIN_SCORE {
                 ranked.push((score, s));
             }
@@ -326,7 +358,7 @@ impl SearchIndex {
             .map(|(score, s)| SearchHit {
                 key: s.key(),
                 score,
-                reasons: rank::score(&p, &s, &self.keys, true).1,
+                reasons: rank::score(&p, &s, &self.keys, &self.rules.places, true).1,
             })
             .collect())
     }
@@ -356,14 +388,35 @@ impl SearchIndex {
     }
 
     fn prepare(&self, q: &SearchQuery) -> Prepared {
-        let name = |t: &Option<String>| t.as_deref().and_then(|t| QueryName::new(t, &self.keys));
+        let names = &self.rules.names;
+        // A placeholder typed into a criterion asks nothing.
+        fn given<'a>(names: &crate::names::NameRules, t: &'a Option<String>) -> Option<&'a str> {
+            t.as_deref().filter(|t| !names.is_placeholder(t))
+        }
+        let name =
+            |t: &Option<String>| given(names, t).and_then(|t| QueryName::of_name(t, &self.keys));
+        let place_text = given(names, &q.place);
+        let place_matches = place_text
+            .map(|t| self.rules.places.resolve(t))
+            .unwrap_or_default();
+        let mut place_countries = place_text.map(countries_named).unwrap_or_default();
+        for m in place_matches
+            .iter()
+            .filter(|m| m.level == PlaceLevel::Country)
+        {
+            let c = m.country.as_str().to_owned();
+            if !place_countries.contains(&c) {
+                place_countries.push(c);
+            }
+        }
         Prepared {
             kind: q.kind,
             name: name(&q.name),
             father: name(&q.father),
             mother: name(&q.mother),
-            place: name(&q.place),
-            place_countries: q.place.as_deref().map(countries_named).unwrap_or_default(),
+            place: place_text.and_then(|t| QueryName::from_parts(name_parts(t), &self.keys)),
+            place_matches,
+            place_countries,
             years: q.birth_years(),
             sex: q.sex.filter(|s| *s != Sex::Unknown),
             viewer_agency: q.viewer_agency.clone(),
@@ -396,6 +449,8 @@ pub struct IndexWriterSession {
     reader: IndexReader,
     indexed_through: Arc<AtomicU64>,
     keys: KeyCache,
+    places: PlaceCache,
+    rules: Arc<Rulebook>,
     /// The index as committed when the session began, to know whether a key is
     /// there already; `None` after [`clear`](Self::clear).
     committed: Option<Searcher>,
@@ -411,8 +466,14 @@ impl IndexWriterSession {
     /// kilobyte until the commit, which a bulk load of a million new records cannot
     /// afford.
     pub fn put(&mut self, record: &Record) -> Result<(), SearchError> {
-        let summary = Summary::from_record(record);
-        let doc = document::build(&self.fields, &summary, &mut self.keys);
+        let summary = Summary::from_record(record, &self.rules, &mut self.places);
+        let doc = document::build(
+            &self.fields,
+            &summary,
+            &mut self.keys,
+            &self.rules.names,
+            &self.rules.places,
+        );
         let key = document::key_text(summary.kind, &summary.agency, &summary.record_id);
         let term = Term::from_field_text(self.fields.key, &key);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -451,7 +512,7 @@ impl IndexWriterSession {
     /// and waits for segment merges so that the index is compact when this returns.
     pub fn commit(mut self, through_seq: u64) -> Result<(), SearchError> {
         let mut prepared = self.writer.prepare_commit()?;
-        prepared.set_payload(&payload(through_seq));
+        prepared.set_payload(&payload(self.rules.fingerprint(), through_seq));
         prepared.commit()?;
         self.writer.wait_merging_threads()?;
         self.reader.reload()?;
@@ -466,8 +527,10 @@ mod tests {
 
     #[test]
     fn payload_round_trip() {
-        assert_eq!(parse_payload(Some(&payload(42))), Some(42));
-        assert_eq!(parse_payload(Some("famlink-search/0 through=3")), None);
-        assert_eq!(parse_payload(None), None);
+        assert_eq!(parse_payload(Some(&payload(7, 42)), 7), Some(42));
+        // Other rules, another format, none.
+        assert_eq!(parse_payload(Some(&payload(8, 42)), 7), None);
+        assert_eq!(parse_payload(Some("famlink-search/4 through=3"), 7), None);
+        assert_eq!(parse_payload(None, 7), None);
     }
 }

@@ -11,6 +11,8 @@ use tantivy::Term;
 
 use crate::names::skeleton_variants;
 
+use crate::places::{Gazetteer, PlaceLevel};
+
 use super::rank::{Prepared, QueryName};
 use super::schema::{unpack_facts, Fields, NameFields, RESTRICTED};
 use super::summary::sex_code;
@@ -72,6 +74,36 @@ fn name_clauses(
         for s in k.skeletons() {
             out.push((Occur::Should, term_query(nf.skeleton, s, weight)));
         }
+        // One name by the rules, or a nickname of it: a record token's variant key
+        // is in the variant field, or in the normalized field when it is the token
+        // itself (see `document::add_names`).
+        if let Some(field) = nf.variants {
+            let keys = std::iter::once(&k.variant)
+                .filter(|v| !v.is_empty())
+                .chain(k.nicknames.iter());
+            for key in keys {
+                out.push((Occur::Should, term_query(field, key, 1.5 * weight)));
+                if *key != k.normalized {
+                    out.push((Occur::Should, term_query(nf.normalized, key, 1.5 * weight)));
+                }
+            }
+        }
+    }
+    // The compounds the rules join ("abdi rahman" → abdirahman), and their keys.
+    if let Some(full) = &q.full {
+        for k in full
+            .tokens
+            .iter()
+            .filter(|k| !q.tokens.iter().any(|t| t.normalized == k.normalized))
+        {
+            out.push((
+                Occur::Should,
+                term_query(nf.normalized, &k.normalized, 2.0 * weight),
+            ));
+            if let Some(field) = nf.variants {
+                out.push((Occur::Should, term_query(field, &k.variant, 1.5 * weight)));
+            }
+        }
     }
     // Compound names written apart in the query and together in the record
     // ("abd al rahman" / "abdalrahman"): adjacent tokens run together.
@@ -104,7 +136,11 @@ const W_PLACE: f32 = 0.4;
 pub(crate) const YEAR_SLACK: i32 = 3;
 
 /// The candidate query, or `None` when the query asks nothing.
-pub(crate) fn candidate_query(f: &Fields, p: &Prepared) -> Option<Box<dyn Query>> {
+pub(crate) fn candidate_query<'a>(
+    f: &Fields,
+    p: &Prepared,
+    g: &'a Gazetteer,
+) -> Option<Box<dyn Query>> {
     let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if let Some(q) = &p.name {
         name_clauses(&mut should, f.own, q, W_NAME);
@@ -124,6 +160,42 @@ pub(crate) fn candidate_query(f: &Fields, p: &Prepared) -> Option<Box<dyn Query>
         name_clauses(&mut should, f.place, q, W_PLACE);
         for c in &p.place_countries {
             should.push((Occur::Should, term_query(f.country, c, W_PLACE)));
+        }
+        // The gazetteer's places, by every spelling it knows of them: the place
+        // itself; a district's villages too; around a village, weakly, its
+        // district. Records' place words meet these (places are not indexed by
+        // gazetteer id, which would cost every record several terms).
+        let mut words: std::collections::BTreeMap<&str, f32> = Default::default();
+        let mut want = |w: &'a str, weight: f32| {
+            let e = words.entry(w).or_insert(0.0);
+            *e = e.max(weight);
+        };
+        for m in &p.place_matches {
+            if m.level == PlaceLevel::Country {
+                continue;
+            }
+            for w in g.words(m.id) {
+                want(w, 1.5 * W_PLACE);
+            }
+            match m.level {
+                PlaceLevel::District => {
+                    for &c in g.children(m.id) {
+                        for w in g.words(c) {
+                            want(w, W_PLACE);
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(d) = g.district_of(m.id) {
+                        for w in g.words(d) {
+                            want(w, 0.5 * W_PLACE);
+                        }
+                    }
+                }
+            }
+        }
+        for (w, weight) in words {
+            should.push((Occur::Should, term_query(f.place.normalized, w, weight)));
         }
     }
 

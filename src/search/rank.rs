@@ -5,13 +5,20 @@
 //! by token, order-insensitively (the given and family names are often swapped),
 //! each query token taking its best partner among the record's tokens, with
 //! Jaro–Winkler on the normalized tokens lifted when the two share phonetic codes
-//! or a consonant skeleton.
+//! or a consonant skeleton, and lifted further when the name rules say they are
+//! one name (a variant group, one comparison form) or a nickname of it. Places are
+//! compared as text and, through the gazetteer, as places: another spelling of the
+//! same village, a village of the district asked for.
 
 use std::sync::Arc;
 
 use strsim::{jaro_winkler, normalized_levenshtein, osa_distance};
 
-use crate::names::{name_parts, normalize, skeleton_variants, NameKeys, SharedKeyCache};
+use crate::names::{
+    normalize, skeleton_variants, NameKeys, NameRelation, NameRules, SharedKeyCache,
+    MIN_VARIANT_KEY,
+};
+use crate::places::{Gazetteer, PlaceLevel, PlaceMatch};
 use crate::record::{RecordKind, Sex, YearRange};
 
 use super::summary::Summary;
@@ -23,11 +30,18 @@ pub(crate) struct QueryName {
     /// The tokens run together: "abd al rahman" → "abdalrahman".
     pub joined: String,
     pub joined_skeletons: Vec<String>,
+    /// The variant key of `joined` under the name rules.
+    pub joined_key: String,
+    /// The same name with the compounds the rules join only when known ("abdi
+    /// rahman" → "abdirahman"), when there are any: compared too, the better
+    /// counts.
+    pub full: Option<Box<QueryName>>,
 }
 
 impl QueryName {
-    pub fn new(text: &str, cache: &SharedKeyCache) -> Option<QueryName> {
-        let parts = name_parts(text);
+    /// A query name from its parts (normalized tokens, or the compared parts of
+    /// the name rules).
+    pub fn from_parts(parts: Vec<String>, cache: &SharedKeyCache) -> Option<QueryName> {
         if parts.is_empty() {
             return None;
         }
@@ -37,8 +51,23 @@ impl QueryName {
         Some(QueryName {
             tokens: parts.iter().map(|t| cache.get(t)).collect(),
             joined_skeletons: skeleton_variants(&joined),
+            joined_key: cache.keyer().rules().variant_key(&joined),
             joined,
+            full: None,
         })
+    }
+
+    /// A person's name as typed: its loose parts, and its full parts besides when
+    /// the rules join more of them (see [`NameRules::loose_parts`]).
+    pub fn of_name(text: &str, cache: &SharedKeyCache) -> Option<QueryName> {
+        let rules = cache.keyer().rules();
+        let loose = rules.loose_parts(text, false);
+        let full = rules.parts(text);
+        let mut q = QueryName::from_parts(loose.clone(), cache)?;
+        if full != loose {
+            q.full = QueryName::from_parts(full, cache).map(Box::new);
+        }
+        Some(q)
     }
 }
 
@@ -53,6 +82,8 @@ pub(crate) struct Prepared {
     pub father: Option<QueryName>,
     pub mother: Option<QueryName>,
     pub place: Option<QueryName>,
+    /// The gazetteer places the place text may name.
+    pub place_matches: Vec<PlaceMatch>,
     /// Country codes the place text names ("Somalia", "SO").
     pub place_countries: Vec<String>,
     pub years: Option<YearRange>,
@@ -85,6 +116,10 @@ impl Prepared {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Via {
     Exact,
+    /// One name by the rules: a variant group or the same comparison form.
+    Variant,
+    /// A nickname of the other, or both nicknames of one name.
+    Nickname,
     Spelling,
     Typo,
     Phonetic,
@@ -96,6 +131,8 @@ impl Via {
     fn label(self) -> &'static str {
         match self {
             Via::Exact => "exact",
+            Via::Variant => "variant",
+            Via::Nickname => "nickname",
             Via::Spelling => "spelling",
             Via::Typo => "typo",
             Via::Phonetic => "phonetic",
@@ -111,6 +148,12 @@ const TOKEN_THRESHOLD: f32 = 0.72;
 const SPELLING_THRESHOLD: f32 = 0.85;
 /// The best a token that is not the same can score: exact equality stays ahead.
 const MAX_VARIANT: f32 = 0.96;
+/// Two spellings of one name by the rules: a strong match (as good as one typo
+/// in a long name), but below the same spelling: of two children with one name,
+/// the one written as the officer heard it comes first.
+const RULE_VARIANT: f32 = 0.92;
+/// A nickname and its name: strong, a little less sure than a spelling.
+const RULE_NICKNAME: f32 = 0.88;
 
 fn is_weak_code(code: &str) -> bool {
     // Double Metaphone codes of one or two letters ("AL") and Daitch–Mokotoff codes
@@ -128,6 +171,11 @@ pub(crate) fn token_similarity(q: &NameKeys, r: &NameKeys) -> (f32, Via) {
     if a == b {
         return (1.0, Via::Exact);
     }
+    let rule = match q.rule_relation(r) {
+        Some(NameRelation::Variant) => Some((RULE_VARIANT, Via::Variant)),
+        Some(NameRelation::Nickname) => Some((RULE_NICKNAME, Via::Nickname)),
+        _ => None,
+    };
     if a.len() == 1 || b.len() == 1 {
         let initial = a.as_bytes()[0] == b.as_bytes()[0];
         return if initial {
@@ -144,6 +192,11 @@ pub(crate) fn token_similarity(q: &NameKeys, r: &NameKeys) -> (f32, Via) {
     } else {
         (0.0, Via::Spelling)
     };
+    if let Some((score, via)) = rule {
+        if score >= best.0 {
+            best = (score, via);
+        }
+    }
     let mut lift = |score: f32, via: Via| {
         let score = score.min(MAX_VARIANT);
         if score > best.0 {
@@ -238,11 +291,33 @@ fn collect_tokens<'a>(
 
 /// Greedy best assignment of query tokens to record tokens (each used once),
 /// highest similarity first; for a handful of tokens this is as good as exact.
+/// [`match_group`] for the query name and, if it has one, its form with the
+/// compounds the rules join (see [`QueryName::full`]): the better of the two.
+fn match_name(
+    label: &str,
+    q: &QueryName,
+    record: &[Candidate],
+    joined_alternatives: impl Fn() -> Vec<String>,
+    rules: &NameRules,
+    explain: bool,
+) -> Option<GroupMatch> {
+    let loose = match_group(label, q, record, &joined_alternatives, rules, explain);
+    let Some(full) = &q.full else {
+        return loose;
+    };
+    let full = match_group(label, full, record, &joined_alternatives, rules, explain);
+    match (loose, full) {
+        (Some(a), Some(b)) => Some(if b.score > a.score { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
 fn match_group(
     label: &str,
     q: &QueryName,
     record: &[Candidate],
-    joined_alternatives: impl FnOnce() -> Vec<String>,
+    joined_alternatives: impl Fn() -> Vec<String>,
+    rules: &NameRules,
     explain: bool,
 ) -> Option<GroupMatch> {
     let own_count = record.iter().filter(|c| c.own).count();
@@ -335,11 +410,21 @@ fn match_group(
         if same_skeleton {
             s = s.max(0.9);
         }
+        // One name by the rules, written together on one side ("Abdi Rahman",
+        // "Cabdiraxmaan").
+        let mut via = "joined";
+        if s < RULE_VARIANT
+            && q.joined_key.len() >= MIN_VARIANT_KEY
+            && rules.variant_key(alt) == q.joined_key
+        {
+            s = RULE_VARIANT;
+            via = "variant";
+        }
         if s >= 0.85 && s * 0.97 > score {
             score = s * 0.97;
             reasons.clear();
             if explain {
-                reasons.push(format!("{label}: {alt} ~ {} (joined)", q.joined));
+                reasons.push(format!("{label}: {alt} ~ {} ({via})", q.joined));
             }
         }
     }
@@ -395,8 +480,10 @@ pub(crate) fn score(
     p: &Prepared,
     s: &Summary,
     cache: &SharedKeyCache,
+    g: &Gazetteer,
     explain: bool,
 ) -> (f32, Vec<String>) {
+    let rules = &**cache.keyer().rules();
     let mut t = Tally {
         total: 0.0,
         weights: 0.0,
@@ -421,7 +508,7 @@ pub(crate) fn score(
             alts.extend(own.iter().filter(|v| v.contains(' ')).map(|v| joined(&[v])));
             alts
         };
-        match match_group("name", q, &record, alts, explain) {
+        match match_name("name", q, &record, alts, rules, explain) {
             Some(m) => t.add(W_NAME, m.score, || m.reasons),
             None => t.add(W_NAME, 0.3, || vec!["name: not recorded".into()]),
         }
@@ -440,7 +527,7 @@ pub(crate) fn score(
             collect_tokens(&mut record, &s.relative, 0.8, true, "relative", cache);
         }
         let alts = || values.iter().map(|v| joined(&[v])).collect();
-        match match_group(label, q, &record, alts, explain) {
+        match match_name(label, q, &record, alts, rules, explain) {
             Some(m) => t.add(W_PARENT, m.score, || m.reasons),
             None => t.add(W_PARENT, 0.4, Vec::new),
         }
@@ -452,20 +539,32 @@ pub(crate) fn score(
         let country_hit = s
             .country
             .as_ref()
-            .is_some_and(|c| p.place_countries.contains(c));
+            .is_some_and(|c| p.place_countries.contains(c))
+            || s.place_ids
+                .iter()
+                .any(|&id| p.place_countries.iter().any(|c| c == g.country_code(id)));
         let alts = || s.places.iter().map(|v| joined(&[v])).collect();
-        let m = match_group("place", q, &record, alts, explain);
-        match (m, country_hit) {
-            (Some(m), false) => t.add(W_PLACE, m.score, || m.reasons),
-            (Some(m), true) if m.score >= 0.9 => t.add(W_PLACE, m.score, || m.reasons),
-            (_, true) => t.add(W_PLACE, 0.9, || {
-                vec![format!(
-                    "place: country {}",
-                    s.country.as_deref().unwrap_or("")
-                )]
-            }),
-            (None, false) => t.add(W_PLACE, 0.4, Vec::new),
+        let text = match_group("place", q, &record, alts, rules, explain);
+        let (mut best, mut why) = match text {
+            Some(m) => (m.score, m.reasons),
+            None => (0.4, Vec::new()),
+        };
+        if country_hit && best < 0.9 {
+            best = 0.9;
+            why = vec![format!(
+                "place: country {}",
+                s.country
+                    .as_deref()
+                    .unwrap_or_else(|| s.place_ids.first().map_or("", |&id| g.country_code(id)))
+            )];
         }
+        if let Some((score, reason)) = gazetteer_place(p, s, g, q, explain) {
+            if score > best {
+                best = score;
+                why = reason.into_iter().collect();
+            }
+        }
+        t.add(W_PLACE, best, || why);
     }
 
     if let Some(years) = p.years {
@@ -497,6 +596,76 @@ pub(crate) fn score(
         return (0.0, reasons);
     }
     ((t.total / t.weights).clamp(0.0, 1.0), reasons)
+}
+
+/// How well the record's places answer the query's place through the gazetteer,
+/// and why: the same place in another spelling, a place within the one asked for,
+/// the district around it, a neighbour in the same district, the same country.
+fn gazetteer_place(
+    p: &Prepared,
+    s: &Summary,
+    g: &Gazetteer,
+    q: &QueryName,
+    explain: bool,
+) -> Option<(f32, Option<String>)> {
+    let mut best: Option<(f32, &PlaceMatch, crate::places::PlaceId)> = None;
+    // The record's finest places: a district that holds one of its villages
+    // says nothing more (a record of Luuq, Gedo is not "around" Dollow).
+    let finest = s.place_ids.iter().copied().filter(|&rid| {
+        !s.place_ids
+            .iter()
+            .any(|&other| other != rid && g.contains(rid, other))
+    });
+    for qm in &p.place_matches {
+        for rid in finest.clone() {
+            let score = if qm.id == rid {
+                1.0
+            } else if g.contains(qm.id, rid) {
+                // The record names a place within the one asked for.
+                0.95
+            } else if g.contains(rid, qm.id) {
+                // The record is less precise: the district around the village.
+                match g.get(rid).level {
+                    PlaceLevel::District => 0.8,
+                    _ => 0.5,
+                }
+            } else if g.district_of(qm.id).is_some() && g.district_of(qm.id) == g.district_of(rid) {
+                0.6
+            } else if qm.country == g.get(rid).country && qm.level != PlaceLevel::Country {
+                0.45
+            } else {
+                continue;
+            };
+            if best.is_none_or(|b| score > b.0) {
+                best = Some((score, qm, rid));
+            }
+        }
+    }
+    let (score, qm, rid) = best?;
+    let reason = explain.then(|| {
+        let asked: Vec<&str> = q.tokens.iter().map(|k| k.normalized.as_str()).collect();
+        let asked = asked.join(" ");
+        // The record's own spelling of the place, if one of its texts names it.
+        let found = s
+            .places
+            .iter()
+            .find(|t| g.resolve(t).iter().any(|m| m.id == rid))
+            .cloned()
+            .unwrap_or_else(|| normalize(g.name(rid)));
+        let where_ = normalize(g.name(qm.id));
+        if score >= 1.0 {
+            format!("place: {found} ~ {asked} (gazetteer)")
+        } else if score >= 0.95 {
+            format!("place: {found} in {where_} (gazetteer)")
+        } else if score >= 0.8 {
+            format!("place: {found}, around {where_} (gazetteer)")
+        } else if score >= 0.6 {
+            format!("place: {found}, same district as {where_} (gazetteer)")
+        } else {
+            format!("place: {found}, same country as {where_} (gazetteer)")
+        }
+    });
+    Some((score, reason))
 }
 
 fn show_years(r: YearRange) -> String {

@@ -16,6 +16,9 @@ pub(crate) struct NameFields {
     pub normalized: Field,
     pub phonetic: Option<Field>,
     pub skeleton: Field,
+    /// Variant keys and nickname expansions under the name rules (see
+    /// `document::add_names`): the child's and the parents' names only.
+    pub variants: Option<Field>,
     /// The child's own names: phonetic codes, multi-token values also indexed run
     /// together, and a wider fuzzy match for long names.
     pub full: bool,
@@ -35,6 +38,8 @@ pub(crate) struct Fields {
     /// The inquirer when neither father nor mother (grandparent, uncle, ...).
     pub relative: NameFields,
     pub place: NameFields,
+    /// The country of origin, or without one the countries of the record's
+    /// places as the gazetteer knows them.
     pub country: Field,
     /// "M", "F" or "U".
     pub sex: Field,
@@ -53,6 +58,7 @@ fn name_fields(
     builder: &mut tantivy::schema::SchemaBuilder,
     prefix: &str,
     full: bool,
+    variants: bool,
 ) -> NameFields {
     // One value is one term (the raw tokenizer); term frequencies let a record with
     // a name in two places weigh a little more.
@@ -65,7 +71,8 @@ fn name_fields(
     NameFields {
         normalized: builder.add_text_field(&format!("{prefix}_n"), opts.clone()),
         phonetic: full.then(|| builder.add_text_field(&format!("{prefix}_p"), opts.clone())),
-        skeleton: builder.add_text_field(&format!("{prefix}_s"), opts),
+        skeleton: builder.add_text_field(&format!("{prefix}_s"), opts.clone()),
+        variants: variants.then(|| builder.add_text_field(&format!("{prefix}_v"), opts)),
         full,
     }
 }
@@ -87,11 +94,11 @@ pub(crate) fn build() -> (Schema, Fields) {
     let kind = b.add_text_field("kind", keyword());
     let agency = b.add_text_field("agency", keyword());
     let restricted = b.add_text_field("restricted", keyword());
-    let own = name_fields(&mut b, "own", true);
-    let father = name_fields(&mut b, "father", false);
-    let mother = name_fields(&mut b, "mother", false);
-    let relative = name_fields(&mut b, "relative", false);
-    let place = name_fields(&mut b, "place", false);
+    let own = name_fields(&mut b, "own", true, true);
+    let father = name_fields(&mut b, "father", false, true);
+    let mother = name_fields(&mut b, "mother", false, true);
+    let relative = name_fields(&mut b, "relative", false, false);
+    let place = name_fields(&mut b, "place", false, false);
     let country = b.add_text_field("country", keyword());
     let sex = b.add_text_field("sex", keyword());
     let facts = b.add_u64_field("facts", NumericOptions::default().set_fast());

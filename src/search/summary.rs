@@ -3,8 +3,12 @@
 //! The store re-reads full records for display; the index keeps only this summary,
 //! stored with each document.
 
-use crate::names::normalize;
+use std::collections::HashMap;
+
+use crate::names::{normalize, NameRules};
+use crate::places::{Gazetteer, PlaceId};
 use crate::record::{Record, RecordKey, RecordKind, Relationship, Sex, YearRange};
+use crate::rulebook::Rulebook;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Summary {
@@ -25,11 +29,78 @@ pub(crate) struct Summary {
     pub relative: Vec<String>,
     /// Normalized village, district and separation place, those present.
     pub places: Vec<String>,
+    /// The gazetteer places those name (see [`Gazetteer::resolve`]), finest
+    /// first, without duplicates.
+    pub place_ids: Vec<PlaceId>,
     /// ISO code of the country of origin.
     pub country: Option<String>,
 }
 
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
+
+/// Gazetteer look-ups by place text: a million records name far fewer places.
+#[derive(Default)]
+pub(crate) struct PlaceCache {
+    map: HashMap<String, Vec<PlaceId>>,
+}
+
+/// Distinct place texts a [`PlaceCache`] keeps before starting over.
+const PLACE_CACHE_CAPACITY: usize = 100_000;
+
+impl PlaceCache {
+    /// Appends the places `text` names to `out` (without duplicates).
+    fn resolve_into(&mut self, g: &Gazetteer, text: &str, out: &mut Vec<PlaceId>) {
+        let ids = match self.map.get(text) {
+            Some(ids) => ids,
+            None => {
+                if self.map.len() >= PLACE_CACHE_CAPACITY {
+                    self.map.clear();
+                }
+                let ids = g.resolve(text).iter().map(|m| m.id).collect();
+                self.map.entry(text.to_owned()).or_insert(ids)
+            }
+        };
+        for &id in ids {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+    }
+}
+
+/// A value as the rules see it, as written and normalized: `None` when absent or
+/// a placeholder.
+fn known<'a>(rules: &NameRules, v: &'a Option<String>) -> Option<(&'a str, String)> {
+    let raw = v.as_deref()?;
+    let n = normalize(raw);
+    (!rules.is_placeholder_normalized(raw, &n)).then_some((raw, n))
+}
+
+/// The compared parts of a given and a family name (loose: see
+/// [`NameRules::loose_parts`]), with a whole name typed into one of the two fields
+/// ("NGUYEN Van An") taken apart.
+fn given_and_family(
+    rules: &NameRules,
+    given: Option<(&str, String)>,
+    family: Option<(&str, String)>,
+) -> (String, String) {
+    let whole = match (&given, &family) {
+        (Some((g, _)), None) => rules.split_family_first_with(g, true),
+        (None, Some((f, _))) => rules.split_family_first_with(f, true),
+        _ => None,
+    };
+    if let Some(w) = whole {
+        return (w.given.join(" "), w.family.join(" "));
+    }
+    (
+        given
+            .map(|(_, n)| rules.loose_value(n, false))
+            .unwrap_or_default(),
+        family
+            .map(|(_, n)| rules.loose_value(n, true))
+            .unwrap_or_default(),
+    )
+}
 
 fn push_nonempty(v: &mut Vec<String>, s: String) {
     if !s.is_empty() && !v.contains(&s) {
@@ -38,28 +109,49 @@ fn push_nonempty(v: &mut Vec<String>, s: String) {
 }
 
 impl Summary {
-    pub fn from_record(r: &Record) -> Summary {
-        let norm = |s: &Option<String>| s.as_deref().map(normalize).unwrap_or_default();
-        let mut own = vec![norm(&r.given_name), norm(&r.family_name)];
+    /// The summary of a record under the rules: names as loose compared parts
+    /// (see [`NameRules::loose_parts`]), placeholders left out, places resolved.
+    pub fn from_record(r: &Record, rules: &Rulebook, places: &mut PlaceCache) -> Summary {
+        let names = &*rules.names;
+        let parts = |v: &Option<String>| {
+            known(names, v)
+                .map(|(_, n)| names.loose_value(n, false))
+                .unwrap_or_default()
+        };
+        let (given, family) = given_and_family(
+            names,
+            known(names, &r.given_name),
+            known(names, &r.family_name),
+        );
+        let mut own = vec![given, family];
         for o in &r.other_names {
-            push_nonempty(&mut own, normalize(o));
+            let n = normalize(o);
+            if !names.is_placeholder_normalized(o, &n) {
+                push_nonempty(&mut own, names.loose_value(n, false));
+            }
         }
         let mut father = Vec::new();
         let mut mother = Vec::new();
         let mut relative = Vec::new();
-        push_nonempty(&mut father, norm(&r.father_name));
-        push_nonempty(&mut mother, norm(&r.mother_name));
+        push_nonempty(&mut father, parts(&r.father_name));
+        push_nonempty(&mut mother, parts(&r.mother_name));
         if let Some(inq) = r.inquirer() {
-            let name = norm(&inq.name);
+            let name = parts(&inq.name);
             match inq.relationship {
                 Some(Relationship::Father) => push_nonempty(&mut father, name),
                 Some(Relationship::Mother) => push_nonempty(&mut mother, name),
                 _ => push_nonempty(&mut relative, name),
             }
         }
-        let mut places = Vec::new();
+        let mut place_texts = Vec::new();
+        let mut place_ids = Vec::new();
         for p in r.places() {
-            push_nonempty(&mut places, normalize(p));
+            let n = normalize(p);
+            if names.is_placeholder_normalized(p, &n) {
+                continue;
+            }
+            push_nonempty(&mut place_texts, n);
+            places.resolve_into(&rules.places, p, &mut place_ids);
         }
         Summary {
             kind: r.kind(),
@@ -72,7 +164,8 @@ impl Summary {
             father,
             mother,
             relative,
-            places,
+            places: place_texts,
+            place_ids,
             country: r.origin.country.map(|c| c.as_str().to_owned()),
         }
     }
@@ -110,6 +203,10 @@ impl Summary {
             }
         }
         put_str(&mut out, self.country.as_deref().unwrap_or(""));
+        out.push(self.place_ids.len().min(255) as u8);
+        for id in self.place_ids.iter().take(255) {
+            out.extend_from_slice(&id.0.to_le_bytes());
+        }
         out
     }
 
@@ -139,6 +236,16 @@ impl Summary {
             }
         }
         let country = Some(r.str()?).filter(|c| !c.is_empty());
+        let n = r.u8()?;
+        let mut place_ids = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            place_ids.push(PlaceId(u32::from_le_bytes([
+                r.u8()?,
+                r.u8()?,
+                r.u8()?,
+                r.u8()?,
+            ])));
+        }
         let [own, father, mother, relative, places] = groups;
         Some(Summary {
             kind,
@@ -152,6 +259,7 @@ impl Summary {
             mother,
             relative,
             places,
+            place_ids,
             country,
         })
     }
@@ -207,6 +315,65 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{KindDetails, Origin};
+
+    fn record(given: &str, family: &str, father: &str, places: [&str; 3]) -> Record {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        Record {
+            agency: "ag".into(),
+            record_id: "r1".into(),
+            given_name: opt(given),
+            family_name: opt(family),
+            other_names: vec!["Bé".into(), "UNKNOWN".into()],
+            sex: Sex::Unknown,
+            birth_date: None,
+            age: None,
+            father_name: opt(father),
+            mother_name: None,
+            origin: Origin {
+                village: opt(places[0]),
+                district: opt(places[1]),
+                country: None,
+            },
+            separation_place: opt(places[2]),
+            separation_date: None,
+            languages: vec![],
+            notes: None,
+            details: KindDetails::Child {
+                tracing_consent: true,
+            },
+            attributes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn from_record_under_the_rules() {
+        let rules = Rulebook::builtin();
+        let mut cache = PlaceCache::default();
+        let r = record(
+            "NGUYEN Van An",
+            "",
+            "Ahmed bin Ali",
+            ["Doolow", "N/A", "Dolo Ado"],
+        );
+        let s = Summary::from_record(&r, &rules, &mut cache);
+        assert_eq!(s.own, ["van an", "nguyen", "be"]);
+        assert_eq!(s.father, ["ahmed ali"]);
+        assert_eq!(s.places, ["doolow", "dolo ado"]);
+        let paths: Vec<&str> = s
+            .place_ids
+            .iter()
+            .map(|&id| rules.places.path(id))
+            .collect();
+        assert_eq!(paths, ["SO/gedo/dollow", "ET/liben/dolo-ado"]);
+        assert_eq!(Summary::decode(&s.encode()), Some(s));
+
+        let r = record("FNU", "Abd al-Rahman", "UNKNOWN", ["", "", ""]);
+        let s = Summary::from_record(&r, &rules, &mut cache);
+        assert_eq!(s.own[..2], ["", "abdalrahman"]);
+        assert!(s.father.is_empty());
+        assert!(s.places.is_empty() && s.place_ids.is_empty());
+    }
 
     #[test]
     fn round_trip() {
@@ -222,6 +389,7 @@ mod tests {
             mother: vec![],
             relative: vec!["ivan".into()],
             places: vec!["kharkiv".into(), "izium".into()],
+            place_ids: vec![PlaceId(3), PlaceId(70_000)],
             country: Some("UA".into()),
         };
         assert_eq!(Summary::decode(&s.encode()), Some(s.clone()));
