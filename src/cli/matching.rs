@@ -10,8 +10,9 @@ use famlink::matching::{self, eval, ProposalViewer, Trained};
 /// Propose, for each inquiry, up to K registered children.
 #[derive(clap::Args, Debug)]
 pub struct MatchArgs {
-    /// A directory holding children.csv, inquiries.csv and the trained model/.
-    #[arg(long)]
+    /// The data directory: its store holds the records, model/ what `famlink train`
+    /// learned from them.
+    #[arg(long, default_value = "index")]
     pub data: PathBuf,
     /// The tracing rule file (default: the built-in matching-rules/tracing.toml).
     #[arg(long)]

@@ -7,13 +7,15 @@ use std::time::Instant;
 
 use famlink::matching::{self, CandidateIndex, TracingRules};
 use famlink::record::RecordKind;
+use famlink::registry::DATABASE_FILE;
+use famlink::store::Store;
 
 /// Learn u (random pairs), m and λ (EM, no labels) and name frequencies.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
-    /// A directory holding children.csv and inquiries.csv (the import format); the
-    /// parameters are written to DIR/model/.
-    #[arg(long)]
+    /// The data directory: its store holds the children and inquiries (import them
+    /// with `famlink import`); the parameters are written to DIR/model/.
+    #[arg(long, default_value = "index")]
     pub data: PathBuf,
     /// The tracing rule file (default: the built-in matching-rules/tracing.toml).
     #[arg(long)]
@@ -35,13 +37,23 @@ pub(crate) struct Loaded {
 
 pub(crate) fn load(data: &std::path::Path, rules: &TracingRules) -> anyhow::Result<Loaded> {
     let t = Instant::now();
-    let children = matching::load_side(&data.join("children.csv"), RecordKind::Child, rules)?;
-    let inquiries = matching::load_side(&data.join("inquiries.csv"), RecordKind::Inquiry, rules)?;
+    let db = data.join(DATABASE_FILE);
+    if !db.is_file() {
+        anyhow::bail!(
+            "{}: no famlink store here; import children and inquiries first \
+             (famlink import --data {} --kind child|inquiry FILE)",
+            data.display(),
+            data.display()
+        );
+    }
+    // The store alone: the matcher does not need the search index brought up to date.
+    let store = Store::open(&db)?;
+    let children = matching::load_side_from_store(&store, RecordKind::Child, rules)?;
+    let inquiries = matching::load_side_from_store(&store, RecordKind::Inquiry, rules)?;
     eprintln!(
-        "loaded {} children, {} inquiries ({} rows skipped) in {:.1} s",
+        "loaded {} children, {} inquiries from the store in {:.1} s",
         children.len(),
         inquiries.len(),
-        children.rejected + inquiries.rejected,
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();

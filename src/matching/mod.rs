@@ -132,6 +132,49 @@ pub fn load_side(path: &Path, kind: RecordKind, rules: &TracingRules) -> Result<
     Ok(side)
 }
 
+/// Loads the current records of one kind from a data directory's store and
+/// prepares every one: the matcher's view of what agencies have registered. The
+/// rows are read in key order and decoded and prepared in parallel.
+pub fn load_side_from_store(
+    store: &crate::store::Store,
+    kind: RecordKind,
+    rules: &TracingRules,
+) -> Result<Side, MatchError> {
+    let err = |e: crate::store::StoreError| MatchError::Data {
+        file: PathBuf::from(crate::registry::DATABASE_FILE),
+        message: e.to_string(),
+    };
+    let mut side = Side {
+        agency: Vec::new(),
+        record_id: Vec::new(),
+        prepared: Vec::new(),
+        rejected: 0,
+    };
+    store
+        .for_each_chunk_of_kind(kind, 20_000, |rows| {
+            let prepared: Vec<Result<Prepared, crate::store::StoreError>> = rows
+                .par_chunks(2_000)
+                .flat_map_iter(|part| {
+                    let mut prep = Preparer::new(rules);
+                    part.iter()
+                        .map(|(agency, id, data)| {
+                            crate::store::Store::decode_record(kind, agency, id, data)
+                                .map(|r| prep.prepare(&r))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            for ((agency, id, _), p) in rows.into_iter().zip(prepared) {
+                side.prepared.push(p?);
+                side.agency.push(agency.into());
+                side.record_id.push(id.into());
+            }
+            Ok(())
+        })
+        .map_err(err)?;
+    Ok(side)
+}
+
 /// How often each name part (by its first skeleton, or itself when too short)
 /// occurs among the children: the term frequencies of the personal-name comparison.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

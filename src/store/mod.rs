@@ -309,6 +309,58 @@ impl Store {
         Ok(())
     }
 
+    /// Calls `f` with chunks of the current records of one kind, as stored (JSON),
+    /// with their agency and record id, in key order: the matcher loads a side from
+    /// this and decodes the chunks in parallel.
+    pub fn for_each_chunk_of_kind<E: From<StoreError>>(
+        &self,
+        kind: RecordKind,
+        chunk: usize,
+        mut f: impl FnMut(Vec<(String, String, String)>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let sql = StoreError::from;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT agency, record_id, data FROM records WHERE kind = ?1
+                 ORDER BY agency, record_id",
+            )
+            .map_err(sql)?;
+        let mut rows = stmt.query(params![kind.as_str()]).map_err(sql)?;
+        let mut buf = Vec::with_capacity(chunk);
+        while let Some(row) = rows.next().map_err(sql)? {
+            buf.push((
+                row.get::<_, String>(0).map_err(sql)?,
+                row.get::<_, String>(1).map_err(sql)?,
+                row.get::<_, String>(2).map_err(sql)?,
+            ));
+            if buf.len() == chunk {
+                f(std::mem::replace(&mut buf, Vec::with_capacity(chunk)))?;
+            }
+        }
+        if !buf.is_empty() {
+            f(buf)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes a record as [`Store::for_each_chunk_of_kind`] gives it.
+    pub fn decode_record(
+        kind: RecordKind,
+        agency: &str,
+        record_id: &str,
+        data: &str,
+    ) -> Result<Record, StoreError> {
+        decode(
+            &RecordKey {
+                kind,
+                agency: agency.to_owned(),
+                record_id: record_id.to_owned(),
+            },
+            data,
+        )
+    }
+
     /// Appends one line to the audit log. Never put names or contacts in `detail`:
     /// record keys and counts only.
     pub fn audit(

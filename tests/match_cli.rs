@@ -1,0 +1,73 @@
+//! `famlink train`, `match` and `eval` on a data directory: the records come from the
+//! store that `famlink import` filled, the learned parameters go next to it.
+
+mod common;
+
+use std::path::Path;
+
+use common::{text, Workspace};
+
+fn sample(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/sample")
+        .join(name)
+}
+
+#[test]
+fn train_match_and_eval_read_the_store() {
+    let ws = Workspace::new();
+    // Nothing imported yet: a clear error, not an empty run.
+    let out = ws.famlink(&["train"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("import"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    for (kind, file) in [("child", "children.csv"), ("inquiry", "inquiries.csv")] {
+        let out = ws.import(kind, &sample(file), &[]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let out = ws.famlink(&["train"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(ws.data().join("model/tracing.model.json").is_file());
+    assert!(text(&out.stderr).contains("loaded 300 children, 150 inquiries"));
+
+    let proposals = ws.path("p.csv");
+    let out = ws
+        .famlink(&["match", &format!("--out={}", proposals.display())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = std::fs::read_to_string(&proposals).unwrap();
+    assert!(csv.starts_with("inquiry_agency,inquiry_record_id,child_agency,child_record_id,rank,probability,band,explanation"));
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_famlink"))
+        .args(["eval", "--json", "--proposals"])
+        .arg(&proposals)
+        .arg("--truth")
+        .arg(sample("truth_links.csv"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The same floors as the library test on the same sample read from CSV.
+    assert!(e["recall_at_1"].as_f64().unwrap() >= 0.95, "{e}");
+    assert!(e["recall_at_k"].as_f64().unwrap() >= 0.97, "{e}");
+
+    // --top 1: one proposal per inquiry at most, ranked first.
+    let p1 = ws.path("p1.csv");
+    let out = ws
+        .famlink(&["match", "--top", "1", &format!("--out={}", p1.display())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ranks: Vec<String> = std::fs::read_to_string(&p1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().to_string())
+        .collect();
+    assert!(!ranks.is_empty() && ranks.iter().all(|r| r == "1"));
+}
