@@ -1229,3 +1229,122 @@ fn the_logs_never_hold_names_dates_of_birth_or_contacts() {
         assert!(!text.contains(secret), "the logs hold {secret:?}");
     }
 }
+
+/// A model trained on the committed sample, saved where `famlink train` saves it.
+fn save_sample_model(data: &Path) {
+    use famlink::matching::{self, Engine, TracingRules};
+    use famlink::record::RecordKind;
+    let text = matching::rules::DEFAULT_RULES.replace("u_pairs = 100000", "u_pairs = 20000");
+    let rules = TracingRules::parse(Path::new("tracing.toml"), &text).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample");
+    let children =
+        matching::load_side(&root.join("children.csv"), RecordKind::Child, &rules).unwrap();
+    let inquiries =
+        matching::load_side(&root.join("inquiries.csv"), RecordKind::Inquiry, &rules).unwrap();
+    Engine::train_sides(rules, &children, &inquiries)
+        .trained
+        .save(data)
+        .unwrap();
+}
+
+#[test]
+fn with_a_trained_model_proposals_carry_levels_weights_and_the_sibling_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let t = accounts(&data);
+    save_sample_model(&data);
+    let srv = TestServer::start(&data);
+    for (kind, token, body) in [
+        ("child", &t.agency1, children_csv()),
+        ("inquiry", &t.agency2, inquiries_csv()),
+    ] {
+        let r = srv.csv(&format!("/api/v1/batches?kind={kind}"), token, &body, &[]);
+        assert_eq!(r.status, 202, "{}", r.text());
+        let b = srv.wait_batch(r.json()["id"].as_i64().unwrap(), token);
+        assert_eq!(b["state"], "done", "{b}");
+    }
+    // The engine's proposal: likely, every comparison of the rule file with its
+    // level, the values compared and its weight.
+    let p = proposal_for(&srv, &t, "C1", "I1");
+    assert_eq!(p["band"], "likely", "{p}");
+    let id = p["id"].as_i64().unwrap();
+    let d = srv
+        .call("GET", &format!("/api/v1/proposals/{id}"), Some(&t.reviewer))
+        .json();
+    let cmp = d["comparisons"].as_array().unwrap();
+    let fields: Vec<&str> = cmp.iter().map(|c| c["field"].as_str().unwrap()).collect();
+    assert_eq!(
+        fields,
+        [
+            "personal_name",
+            "sex",
+            "birth",
+            "father",
+            "mother",
+            "inquirer",
+            "origin",
+            "separation_place"
+        ]
+    );
+    for c in cmp {
+        assert!(c["level"].is_string(), "{c}");
+        assert!(c["weight"].is_number(), "{c}");
+        assert!(c["detail"].is_string(), "{c}");
+    }
+    let birth = cmp.iter().find(|c| c["field"] == "birth").unwrap();
+    assert_eq!(birth["level"], "same_day");
+    assert_eq!(birth["detail"], "2015-03-02 / 2015-03-02");
+    assert!(birth["weight"].as_f64().unwrap() > 0.0);
+    assert_eq!(d["proposal"]["note"], Value::Null);
+    // The child without consent (ag1) is not proposed to ag2's inquiry.
+    assert!(queue(&srv, &t.reviewer, "limit=500")
+        .iter()
+        .all(|p| p["child"]["record_id"] != "C3"));
+
+    // A sister of C1 arrives alone: same parents, family name and village, her own
+    // name and birth. Proposed for I1 at most as possible, with the note.
+    let r = srv.json(
+        "POST",
+        "/api/v1/records/child",
+        &t.agency1,
+        json!({"record_id": "C4", "given_name": "Khadija", "family_name": "Yusuf", "sex": "F",
+               "birth_date": "2011-09-14", "father_name": "Yusuf Hassan Ali",
+               "mother_name": "Halima Omar", "origin_village": "Kassala",
+               "origin_district": "Kassala", "origin_country": "SD",
+               "separation_place": "Kassala", "tracing_consent": "yes"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let s = proposal_for(&srv, &t, "C4", "I1");
+    assert_eq!(s["band"], "possible", "{s}");
+    assert_eq!(
+        s["note"],
+        "family agrees, child's identity does not: possibly a sibling or cousin"
+    );
+    let s = srv
+        .call(
+            "GET",
+            &format!("/api/v1/proposals/{}", s["id"]),
+            Some(&t.reviewer),
+        )
+        .json();
+    let name = s["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field"] == "personal_name")
+        .unwrap()
+        .clone();
+    assert_eq!(name["level"], "different", "{name}");
+    assert!(name["weight"].as_f64().unwrap() < 0.0, "{name}");
+
+    // The document describes them.
+    let doc = srv.call("GET", "/api/v1/openapi.json", None).json();
+    let e = &doc["components"]["schemas"]["ComparisonExplanation"]["properties"];
+    assert_eq!(e["level"]["type"], "string");
+    assert_eq!(e["weight"]["type"], "number");
+    assert_eq!(
+        doc["paths"]["/api/v1/proposals/{id}"]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ProposalDetail"
+    );
+}

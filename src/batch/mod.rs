@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::import::{CsvRows, Format, HeaderError, Item, JsonLines, RowSource};
 use crate::record::{FieldError, RawRow, Record, RecordKind, RowParser};
 use crate::registry::{Registry, RegistryError};
-use crate::review::{self, Matcher, ReviewRules, SearchMatcher};
+use crate::review::{self, Matching};
 use crate::store::{now, Store, StoreError, Upsert};
 
 /// Rows per transaction.
@@ -39,6 +39,8 @@ pub enum BatchError {
     Review(#[from] review::ReviewError),
     #[error("search: {0}")]
     Search(#[from] crate::search::SearchError),
+    #[error("matching: {0}")]
+    Matcher(#[from] review::MatcherError),
     #[error("the idempotency key was used for another batch with different content")]
     KeyReused,
     #[error("no such batch")]
@@ -373,23 +375,17 @@ fn check(
 }
 
 /// Matches records that have just been stored and saves the proposals.
+/// With the engine when `matching` has one, otherwise with the search matcher.
 pub fn match_records(
     registry: &mut Registry,
-    rules: ReviewRules,
+    matching: &Matching,
     records: &[Record],
 ) -> Result<Vec<i64>, BatchError> {
     if records.is_empty() {
         return Ok(Vec::new());
     }
     registry.catch_up(&mut |_| {})?;
-    let matcher = SearchMatcher {
-        index: registry.index(),
-        rules,
-    };
-    let mut proposals = Vec::new();
-    for r in records {
-        proposals.extend(matcher.propose(r)?);
-    }
+    let proposals = matching.propose(registry.index(), registry.store(), records)?;
     Ok(review::save_proposals(registry.store_mut(), &proposals)?)
 }
 
@@ -398,7 +394,7 @@ pub fn match_records(
 /// and other writes go on between chunks.
 pub fn run(
     writer: &Mutex<Registry>,
-    rules: ReviewRules,
+    rules: &Matching,
     id: i64,
     stop: &Arc<AtomicBool>,
 ) -> Result<RunEnd, BatchError> {
@@ -590,7 +586,7 @@ fn save_matched(
 #[allow(clippy::too_many_arguments)]
 fn commit_chunk(
     registry: &mut Registry,
-    rules: ReviewRules,
+    rules: &Matching,
     id: i64,
     import_id: i64,
     job: &mut Job,

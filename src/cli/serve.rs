@@ -8,6 +8,7 @@ use std::time::Duration;
 use famlink::access::{self, Role};
 use famlink::batch::{self, NewBatch};
 use famlink::import::Format;
+use famlink::matching::{self, ModelStart, TracingRules};
 use famlink::record::RecordKind;
 use famlink::review::ReviewRules;
 use famlink::server::{self, Config, Service};
@@ -34,6 +35,11 @@ pub struct ServeArgs {
     /// Review thresholds (default: the committed matching-rules/review.toml).
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// The matching engine's rule file (default: the built-in
+    /// matching-rules/tracing.toml); the model in DATA/model/ must have been trained
+    /// with the same comparisons.
+    #[arg(long)]
+    tracing_rules: Option<PathBuf>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -110,7 +116,29 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.rules {
         config.rules = ReviewRules::load(path).map_err(anyhow::Error::msg)?;
     }
+    config.tracing = super::train::load_rules(&args.tracing_rules)?;
+    if args.demo {
+        demo_model(&data, &config.tracing)?;
+    }
     let service = Service::open(&config)?;
+    match service.model() {
+        ModelStart::Loaded => eprintln!(
+            "matcher: the Fellegi-Sunter engine with {}",
+            matching::model_path(&data).display()
+        ),
+        ModelStart::Trained {
+            children,
+            inquiries,
+        } => eprintln!(
+            "matcher: no model in {}; trained the Fellegi-Sunter engine on {children} children and {inquiries} inquiries and saved it there",
+            data.join("model").display()
+        ),
+        ModelStart::Fallback(reason) => eprintln!(
+            "famlink: warning: {reason}; proposals come from the search matcher, without levels or weights. \
+             Import children and inquiries, run `famlink train --data {}` and restart.",
+            data.display()
+        ),
+    }
     if args.demo {
         demo(&service)?;
     }
@@ -154,6 +182,32 @@ async fn shutdown_signal() {
     eprintln!(
         "famlink: shutting down; requests in flight finish, batches resume on the next start"
     );
+}
+
+/// The demo's model: trained on the committed sample (what the demo then imports)
+/// before the service opens, so that the service loads it and the sample is
+/// matched by the engine as it arrives.
+fn demo_model(data: &std::path::Path, rules: &TracingRules) -> anyhow::Result<()> {
+    let children = matching::load_side_from_text(
+        "fixtures/sample/children.csv",
+        DEMO_CHILDREN,
+        RecordKind::Child,
+        rules,
+    )?;
+    let inquiries = matching::load_side_from_text(
+        "fixtures/sample/inquiries.csv",
+        DEMO_INQUIRIES,
+        RecordKind::Inquiry,
+        rules,
+    )?;
+    let engine = matching::Engine::train_sides(rules.clone(), &children, &inquiries);
+    engine.trained.save(data)?;
+    eprintln!(
+        "demo: trained the matcher on the sample ({} children, {} inquiries)",
+        children.len(),
+        inquiries.len()
+    );
+    Ok(())
 }
 
 fn demo(service: &Service) -> anyhow::Result<()> {

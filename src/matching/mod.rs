@@ -17,6 +17,7 @@
 pub mod candidates;
 pub mod compare;
 pub mod eval;
+pub mod live;
 pub mod rules;
 
 use std::collections::HashMap;
@@ -37,6 +38,7 @@ use crate::record::{RawRow, Record, RecordKind, RowParser};
 
 pub use candidates::CandidateIndex;
 pub use compare::{Comparer, Kind, Outcome, Prepared, Preparer};
+pub use live::{Engine, ModelStart};
 pub use rules::TracingRules;
 
 /// Errors of the matcher, each naming what went wrong where.
@@ -71,6 +73,30 @@ impl Side {
 /// Reads a children or inquiries CSV file (the import format) and prepares every
 /// row; rows that do not parse are counted and skipped.
 pub fn load_side(path: &Path, kind: RecordKind, rules: &TracingRules) -> Result<Side, MatchError> {
+    let file = std::fs::File::open(path).map_err(|e| MatchError::Data {
+        file: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    read_side(path, file, kind, rules)
+}
+
+/// [`load_side`] of CSV text (e.g. the committed sample compiled in); `name` names
+/// it in errors.
+pub fn load_side_from_text(
+    name: &str,
+    text: &str,
+    kind: RecordKind,
+    rules: &TracingRules,
+) -> Result<Side, MatchError> {
+    read_side(Path::new(name), text.as_bytes(), kind, rules)
+}
+
+fn read_side(
+    path: &Path,
+    input: impl std::io::Read,
+    kind: RecordKind,
+    rules: &TracingRules,
+) -> Result<Side, MatchError> {
     let err = |message: String| MatchError::Data {
         file: path.to_path_buf(),
         message,
@@ -78,8 +104,7 @@ pub fn load_side(path: &Path, kind: RecordKind, rules: &TracingRules) -> Result<
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_path(path)
-        .map_err(|e| err(e.to_string()))?;
+        .from_reader(input);
     let header: Arc<[String]> = rdr
         .headers()
         .map_err(|e| err(e.to_string()))?
@@ -715,6 +740,9 @@ impl Proposal {
 pub const SIBLING_NOTE: &str =
     "family agrees, child's identity does not: possibly a sibling or cousin";
 
+/// The note when the child's identity does not agree (and the family does not either).
+pub const IDENTITY_NOTE: &str = "child's identity does not agree";
+
 /// Scores pairs with a trained model.
 pub struct Scorer<'a> {
     pub rules: &'a TracingRules,
@@ -872,7 +900,7 @@ impl<'a> Scorer<'a> {
                 let note = if !identity && family {
                     Some(SIBLING_NOTE.to_string())
                 } else if !identity {
-                    Some("child's identity does not agree".to_string())
+                    Some(IDENTITY_NOTE.to_string())
                 } else {
                     None
                 };

@@ -1,5 +1,6 @@
 //! Proposing links: the [`Matcher`] trait and the matcher built on the search
-//! index, used until the Fellegi–Sunter engine plugs in behind the same trait.
+//! index, which the service falls back to when it has no trained model (the
+//! Fellegi–Sunter engine behind the same trait is in `engine.rs`).
 
 use std::path::Path;
 
@@ -37,12 +38,24 @@ impl std::str::FromStr for Band {
 }
 
 /// One comparison behind a proposal, for the reviewer.
+///
+/// The Fellegi–Sunter engine gives every comparison of its rule file with its level
+/// and weight; the search matcher gives neither (they are left out of the JSON, and
+/// proposals stored before they existed read back without them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComparisonExplanation {
-    /// What was compared: name, father, mother, place, born, sex...
+    /// What was compared: name, father, mother, place, born, sex (search matcher);
+    /// personal_name, sex, birth, father, mother, inquirer, origin... (engine).
     pub field: String,
-    /// How it compared.
+    /// How it compared: for the engine, the values compared.
     pub detail: String,
+    /// The comparison's level, e.g. `exact`, `variant`, `same_year`, `missing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// The comparison's match weight (log2 of m/u, term frequency included):
+    /// positive for evidence of a link, negative against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
 }
 
 /// A proposed link between a child and an inquiry.
@@ -54,12 +67,26 @@ pub struct Proposal {
     pub probability: f32,
     pub band: Band,
     pub explanation: Vec<ComparisonExplanation>,
+    /// Said to the reviewer, e.g. why a high probability is only `possible`
+    /// (the sibling guard).
+    pub note: Option<String>,
+}
+
+/// Why a matcher could not propose.
+#[derive(Debug, thiserror::Error)]
+pub enum MatcherError {
+    #[error("search: {0}")]
+    Search(#[from] SearchError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Proposes links for a record that has just arrived, against records of the other
-/// kind. A matcher never decides: a person reviews every proposal.
-pub trait Matcher: Send + Sync {
-    fn propose(&self, record: &Record) -> Result<Vec<Proposal>, SearchError>;
+/// kind. A matcher never decides: a person reviews every proposal. A matcher is
+/// made for the records at hand and may borrow a store connection, so it is not
+/// shared between threads.
+pub trait Matcher {
+    fn propose(&self, record: &Record) -> Result<Vec<Proposal>, MatcherError>;
 }
 
 /// The thresholds of `matching-rules/review.toml`.
@@ -180,17 +207,21 @@ fn explain(reasons: &[String]) -> Vec<ComparisonExplanation> {
             Some((field, detail)) => ComparisonExplanation {
                 field: field.trim().to_string(),
                 detail: detail.trim().to_string(),
+                level: None,
+                weight: None,
             },
             None => ComparisonExplanation {
                 field: "record".into(),
                 detail: r.clone(),
+                level: None,
+                weight: None,
             },
         })
         .collect()
 }
 
 impl Matcher for SearchMatcher<'_> {
-    fn propose(&self, record: &Record) -> Result<Vec<Proposal>, SearchError> {
+    fn propose(&self, record: &Record) -> Result<Vec<Proposal>, MatcherError> {
         let Some(mut q) = counterpart_query(record) else {
             return Ok(Vec::new());
         };
@@ -215,6 +246,7 @@ impl Matcher for SearchMatcher<'_> {
                 probability: hit.score,
                 band,
                 explanation: explain(&hit.reasons),
+                note: None,
             });
         }
         Ok(out)

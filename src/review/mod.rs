@@ -7,14 +7,16 @@
 //! confirmed, pending assessment"; after the assessment the case gets an outcome.
 //! Every decision and every status change is kept (`decisions`, `case_events`).
 
+mod engine;
 mod matcher;
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
+pub use engine::{consent_allows, CandidateSource, EngineMatcher, Matching, SearchCandidates};
 pub use matcher::{
-    counterpart_query, Band, ComparisonExplanation, Matcher, Proposal, ReviewRules, SearchMatcher,
-    DEFAULT_RULES,
+    counterpart_query, Band, ComparisonExplanation, Matcher, MatcherError, Proposal, ReviewRules,
+    SearchMatcher, DEFAULT_RULES,
 };
 
 use crate::record::{RecordKey, RecordKind};
@@ -135,6 +137,8 @@ pub struct StoredProposal {
     pub probability: f32,
     pub band: String,
     pub explanation: Vec<ComparisonExplanation>,
+    /// For the reviewer, e.g. the sibling guard's "possibly a sibling or cousin".
+    pub note: Option<String>,
     pub status: String,
     pub version: i64,
     pub created_at: String,
@@ -194,7 +198,7 @@ pub struct QueueFilter {
     pub viewer_agency: Option<String>,
 }
 
-const PROPOSAL_COLUMNS: &str = "p.id, p.child_agency, p.child_id, p.inquiry_agency, p.inquiry_id, p.probability, p.band, p.explanation, p.status, p.version, p.created_at, p.updated_at";
+const PROPOSAL_COLUMNS: &str = "p.id, p.child_agency, p.child_id, p.inquiry_agency, p.inquiry_id, p.probability, p.band, p.explanation, p.status, p.version, p.created_at, p.updated_at, p.note";
 
 fn proposal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredProposal> {
     let explanation: String = r.get(7)?;
@@ -217,6 +221,7 @@ fn proposal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredProposal> {
         version: r.get(9)?,
         created_at: r.get(10)?,
         updated_at: r.get(11)?,
+        note: r.get(12)?,
     })
 }
 
@@ -253,8 +258,8 @@ pub fn save_proposals(store: &mut Store, proposals: &[Proposal]) -> Result<Vec<i
             None => {
                 tx.prepare_cached(
                     "INSERT INTO proposals (child_agency, child_id, inquiry_agency, inquiry_id,
-                        probability, band, explanation, status, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8)",
+                        probability, band, explanation, status, created_at, updated_at, note)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8, ?9)",
                 )?
                 .execute(params![
                     p.child.agency,
@@ -264,21 +269,23 @@ pub fn save_proposals(store: &mut Store, proposals: &[Proposal]) -> Result<Vec<i
                     p.probability as f64,
                     p.band.as_str(),
                     explanation,
-                    at
+                    at,
+                    p.note
                 ])?;
                 ids.push(tx.last_insert_rowid());
             }
             Some((id, status)) if status == "pending" || status == "deferred" => {
                 tx.prepare_cached(
                     "UPDATE proposals SET probability = ?2, band = ?3, explanation = ?4,
-                        updated_at = ?5 WHERE id = ?1",
+                        updated_at = ?5, note = ?6 WHERE id = ?1",
                 )?
                 .execute(params![
                     id,
                     p.probability as f64,
                     p.band.as_str(),
                     explanation,
-                    at
+                    at,
+                    p.note
                 ])?;
                 ids.push(id);
             }
@@ -590,8 +597,42 @@ mod tests {
             explanation: vec![ComparisonExplanation {
                 field: "name".into(),
                 detail: "same".into(),
+                level: None,
+                weight: None,
             }],
+            note: None,
         }
+    }
+
+    #[test]
+    fn explanations_stored_before_levels_and_weights_still_read() {
+        let old: Vec<ComparisonExplanation> =
+            serde_json::from_str(r#"[{"field":"name","detail":"amina ~ amina (exact)"}]"#).unwrap();
+        assert_eq!(old[0].level, None);
+        assert_eq!(old[0].weight, None);
+        // Without them, the JSON is what it was; with them, both are there.
+        assert_eq!(
+            serde_json::to_string(&old).unwrap(),
+            r#"[{"field":"name","detail":"amina ~ amina (exact)"}]"#
+        );
+        let new = ComparisonExplanation {
+            level: Some("exact".into()),
+            weight: Some(7.11),
+            ..old[0].clone()
+        };
+        let v = serde_json::to_value(&new).unwrap();
+        assert_eq!(v["level"], "exact");
+        assert_eq!(v["weight"], 7.11);
+        // A note is kept with the proposal.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let mut p = proposal("c1", "i1", 0.9);
+        p.explanation = vec![new];
+        p.note = Some("possibly a sibling".into());
+        let id = save_proposals(&mut store, &[p]).unwrap()[0];
+        let stored = get_proposal(&store, id).unwrap().unwrap();
+        assert_eq!(stored.note.as_deref(), Some("possibly a sibling"));
+        assert_eq!(stored.explanation[0].weight, Some(7.11));
     }
 
     #[test]

@@ -265,7 +265,7 @@ fn store_record(
     let proposals = if outcome == Upsert::Unchanged {
         Vec::new()
     } else {
-        batch::match_records(&mut reg, st.rules, std::slice::from_ref(&record))?
+        batch::match_records(&mut reg, &st.matching, std::slice::from_ref(&record))?
     };
     let stored = reg
         .store()

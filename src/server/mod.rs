@@ -35,8 +35,9 @@ pub use error::ApiError;
 pub use openapi::{RouteDoc, ROUTES};
 
 use crate::batch;
+use crate::matching::{Engine, ModelStart, TracingRules};
 use crate::registry::{Registry, RegistryError, DATABASE_FILE};
-use crate::review::ReviewRules;
+use crate::review::{Matching, ReviewRules};
 use crate::search::SearchIndex;
 use crate::store::Store;
 
@@ -47,6 +48,8 @@ pub struct Config {
     /// Largest request body accepted, in bytes; larger ones get 413.
     pub max_body: usize,
     pub rules: ReviewRules,
+    /// The engine's rule file (comparisons, bands, candidates).
+    pub tracing: TracingRules,
     /// Searches run at once (0: one per core); the others wait in line.
     pub search_slots: usize,
 }
@@ -57,6 +60,7 @@ impl Config {
             data: data.into(),
             max_body: 64 << 20,
             rules: ReviewRules::parse(crate::review::DEFAULT_RULES).expect("committed rules parse"),
+            tracing: TracingRules::default_rules(),
             search_slots: 0,
         }
     }
@@ -70,7 +74,8 @@ pub(crate) struct Inner {
     pub(crate) index: Arc<SearchIndex>,
     readers: Mutex<Vec<Store>>,
     pub(crate) db_path: PathBuf,
-    pub(crate) rules: ReviewRules,
+    /// The engine (or, without a model, the search matcher) and the review rules.
+    pub(crate) matching: Matching,
     metrics: metrics::Metrics,
     wake: Mutex<mpsc::Sender<()>>,
     stop: Arc<AtomicBool>,
@@ -111,13 +116,42 @@ impl Inner {
 pub struct Service {
     state: AppState,
     worker: std::thread::JoinHandle<()>,
+    model: ModelStart,
 }
 
 impl Service {
-    /// Opens the data directory (bringing the index up to date) and starts the batch
-    /// worker, which first resumes any batch a previous run left unfinished.
+    /// Opens the data directory (bringing the index up to date), obtains the
+    /// matcher and starts the batch worker, which first resumes any batch a previous
+    /// run left unfinished.
+    ///
+    /// The matcher is the Fellegi–Sunter engine with the model in `DATA/model/`
+    /// (what `famlink train` saved). Without one, the service trains from the
+    /// store's records at start and saves the model there; with no records to train
+    /// on (or a model that does not fit the rule file) it proposes with the search
+    /// matcher and warns. The model is read once: after `famlink train`, restart.
     pub fn open(config: &Config) -> Result<Service, RegistryError> {
         let registry = Registry::open(&config.data)?;
+        let (engine, model) =
+            Engine::obtain(&config.data, registry.store(), config.tracing.clone());
+        match &model {
+            ModelStart::Loaded => tracing::info!("matcher: Fellegi-Sunter engine, model loaded"),
+            ModelStart::Trained {
+                children,
+                inquiries,
+            } => tracing::warn!(
+                children,
+                inquiries,
+                "matcher: no model was saved; trained the Fellegi-Sunter engine from the store and saved it"
+            ),
+            ModelStart::Fallback(reason) => tracing::warn!(
+                reason = %reason,
+                "matcher: no usable model; proposing with the search matcher (run `famlink train` and restart)"
+            ),
+        }
+        let matching = Matching {
+            rules: config.rules,
+            engine: engine.map(Arc::new),
+        };
         let index = registry.shared_index();
         let (tx, rx) = mpsc::channel();
         let state = Arc::new(Inner {
@@ -125,7 +159,7 @@ impl Service {
             index,
             readers: Mutex::new(Vec::new()),
             db_path: config.data.join(DATABASE_FILE),
-            rules: config.rules,
+            matching,
             metrics: metrics::Metrics::default(),
             wake: Mutex::new(tx),
             stop: Arc::new(AtomicBool::new(false)),
@@ -140,9 +174,24 @@ impl Service {
             .name("famlink-batches".into())
             .spawn(move || batch_worker(worker_state, rx))
             .expect("spawn the batch worker");
-        let svc = Service { state, worker };
+        let svc = Service {
+            state,
+            worker,
+            model,
+        };
         svc.state.wake_worker();
         Ok(svc)
+    }
+
+    /// How the matcher was obtained at start (engine loaded or trained, or why the
+    /// search matcher stands in).
+    pub fn model(&self) -> &ModelStart {
+        &self.model
+    }
+
+    /// Whether proposals come from the Fellegi–Sunter engine.
+    pub fn uses_engine(&self) -> bool {
+        self.state.matching.engine.is_some()
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -220,7 +269,7 @@ fn batch_worker(state: AppState, wake: mpsc::Receiver<()>) {
         match next {
             Ok(Some(id)) => {
                 tracing::info!(batch = id, "batch running");
-                match batch::run(&state.writer, state.rules, id, &state.stop) {
+                match batch::run(&state.writer, &state.matching, id, &state.stop) {
                     Ok(end) => tracing::info!(batch = id, ?end, "batch ended"),
                     Err(e) => {
                         tracing::error!(batch = id, error = %e, "batch failed");

@@ -180,6 +180,61 @@ pub const ROUTES: &[RouteDoc] = &[
     },
 ];
 
+/// Operations whose answer is described by a schema of `components.schemas`.
+const RESPONSE_SCHEMAS: &[(&str, &str)] = &[
+    ("listProposals", "ProposalPage"),
+    ("getProposal", "ProposalDetail"),
+];
+
+/// The schemas of the review's answers: a proposal and its comparisons.
+fn schemas() -> Value {
+    let key = json!({"type": "object", "required": ["kind", "agency", "record_id"], "properties": {
+        "kind": {"type": "string", "enum": ["child", "inquiry"]},
+        "agency": {"type": "string"}, "record_id": {"type": "string"}}});
+    json!({
+        "Error": {"type": "object", "required": ["error"], "properties": {
+            "error": {"type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}},
+        "RecordKey": key,
+        "ComparisonExplanation": {
+            "type": "object",
+            "description": "One comparison behind a proposal. The Fellegi-Sunter engine gives every comparison of its rule file (matching-rules/tracing.toml) with its level and weight; proposals of the search matcher (the service's fallback without a trained model) and proposals stored before carry neither.",
+            "required": ["field", "detail"],
+            "properties": {
+                "field": {"type": "string", "description": "What was compared: for the engine, the comparison (personal_name, sex, birth, father, mother, inquirer, origin, separation_place)."},
+                "detail": {"type": "string", "description": "How it compared: for the engine, the values compared, inquiry's / child's (the inquirer's own name is never given)."},
+                "level": {"type": "string", "description": "The comparison's level, e.g. exact, variant, close, same_day, same_year, all_exact, same_village, different; missing when a side does not say."},
+                "weight": {"type": "number", "description": "The comparison's match weight, log2(m/u) with the term-frequency adjustment: positive is evidence for the link, negative against, 0 for missing."}
+            }
+        },
+        "Proposal": {
+            "type": "object",
+            "required": ["id", "child", "inquiry", "probability", "band", "explanation", "status", "version", "created_at", "updated_at"],
+            "properties": {
+                "id": {"type": "integer"},
+                "child": {"$ref": "#/components/schemas/RecordKey"},
+                "inquiry": {"$ref": "#/components/schemas/RecordKey"},
+                "probability": {"type": "number", "minimum": 0, "maximum": 1},
+                "band": {"type": "string", "enum": ["likely", "possible"], "description": "likely needs the engine's threshold and the child's own identity (name, sex, birth) to agree: a sibling or cousin is never likely."},
+                "explanation": {"type": "array", "items": {"$ref": "#/components/schemas/ComparisonExplanation"}},
+                "note": {"type": ["string", "null"], "description": "For the reviewer, e.g. the sibling guard: family agrees, child's identity does not: possibly a sibling or cousin."},
+                "status": {"type": "string", "enum": ["pending", "deferred", "confirmed", "rejected", "undone"]},
+                "version": {"type": "integer"},
+                "created_at": {"type": "string"},
+                "updated_at": {"type": "string"}
+            }
+        },
+        "ProposalPage": {"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Proposal"}},
+            "next": {"type": ["string", "null"], "description": "Pass as after for the next page."}}},
+        "ProposalDetail": {"type": "object", "required": ["proposal", "child", "inquiry", "comparisons", "decisions"], "properties": {
+            "proposal": {"$ref": "#/components/schemas/Proposal"},
+            "child": {"type": "object"}, "inquiry": {"type": "object"},
+            "comparisons": {"type": "array", "items": {"$ref": "#/components/schemas/ComparisonExplanation"}},
+            "decisions": {"type": "array", "items": {"type": "object"}}}}
+    })
+}
+
 fn path_params(path: &str) -> Vec<&str> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
@@ -199,9 +254,15 @@ pub fn document() -> Value {
             |q| json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}),
         ));
         let mut responses = Map::new();
+        let ok = match RESPONSE_SCHEMAS.iter().find(|(op, _)| *op == r.operation) {
+            Some((_, schema)) => {
+                json!({"schema": {"$ref": format!("#/components/schemas/{schema}")}})
+            }
+            None => json!({}),
+        };
         responses.insert(
             "200".into(),
-            json!({"description": "OK", "content": {"application/json": {}}}),
+            json!({"description": "OK", "content": {"application/json": ok}}),
         );
         if !r.roles.is_empty() {
             for (code, what) in [
@@ -243,9 +304,7 @@ pub fn document() -> Value {
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {
-                "error": {"type": "object", "required": ["code", "message"], "properties": {
-                    "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}}}
+            "schemas": schemas()
         }
     })
 }

@@ -184,6 +184,13 @@ CREATE TABLE web_sessions (
 CREATE INDEX web_sessions_account ON web_sessions (account);
 "#,
     ),
+    (
+        "proposal notes",
+        r#"
+-- What the matcher tells the reviewer beside the comparisons (the sibling guard).
+ALTER TABLE proposals ADD COLUMN note TEXT;
+"#,
+    ),
 ];
 
 /// Brings the database up to the newest schema.

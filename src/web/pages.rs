@@ -939,6 +939,29 @@ fn level_of(detail: &str) -> String {
     "exact".to_string()
 }
 
+/// Evidence for a link, against it, or neither (for the page's colours).
+fn weight_class(w: f64) -> &'static str {
+    if w > 0.0 {
+        "for"
+    } else if w < 0.0 {
+        "against"
+    } else {
+        "neutral"
+    }
+}
+
+/// A matcher's note in the reader's language (the engine's notes are known
+/// sentences; anything else is shown as it is).
+fn note_text(lang: Lang, note: &str) -> String {
+    if note == crate::matching::SIBLING_NOTE {
+        lang.t("note_sibling").to_string()
+    } else if note == crate::matching::IDENTITY_NOTE {
+        lang.t("note_identity").to_string()
+    } else {
+        note.to_string()
+    }
+}
+
 pub(super) async fn proposal(
     ctx: Ctx,
     State(state): State<AppState>,
@@ -990,6 +1013,9 @@ pub(super) async fn proposal(
             (lang.t("proposal_status")) ": " span class={ "status status-" (p.status) } { (status_label(lang, &p.status)) }
             " · " (band_label(lang, &p.band)) " · " (lang.t("queue_probability")) " " (format!("{:.2}", p.probability))
         }
+        @if let Some(note) = &p.note {
+            p.note role="note" { strong { (lang.t("proposal_note_label")) ": " } (note_text(lang, note)) }
+        }
         div.side {
             section.card aria-labelledby="child-h" {
                 h2 #child-h { (lang.t("kind_child")) " " a href=(record_href(&p.child)) { bdi { (p.child.agency) "/" (p.child.record_id) } } }
@@ -1013,8 +1039,14 @@ pub(super) async fn proposal(
                     @for e in &p.explanation {
                         tr {
                             td { (lang.word(&e.field)) }
-                            td { (lang.word(&level_of(&e.detail))) }
-                            td { small { (lang.t("weight_unknown")) } }
+                            @match &e.level {
+                                Some(level) => { td.level { (lang.word(level)) } }
+                                None => { td { (lang.word(&level_of(&e.detail))) } }
+                            }
+                            @match e.weight {
+                                Some(w) => { td class={ "weight " (weight_class(w)) } { (format!("{w:+.2}")) } }
+                                None => { td { small { (lang.t("weight_unknown")) } } }
+                            }
                             td { bdi { (e.detail) } }
                         }
                     }

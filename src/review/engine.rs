@@ -1,0 +1,259 @@
+//! The Fellegi–Sunter engine ([`crate::matching`]) behind the service's [`Matcher`]
+//! trait. For a record that has just arrived (a child or an inquiry) it asks a
+//! [`CandidateSource`] for a few records of the other kind, reads them from the
+//! store by key, prepares them, scores every pair with the engine's `Scorer`
+//! (always inquiry = q, child = c) and turns the engine's proposals into the
+//! review's: probability, band (the rule file's thresholds and the sibling guard),
+//! the note, and per comparison its level, the values compared and its weight.
+//!
+//! Consent: a child without tracing consent is proposed only with inquiries of its
+//! own agency, whichever of the two arrived. The inquirer's name never enters an
+//! explanation (only the child's side of that comparison). A pair a reviewer rejected is left out
+//! before ranking (and `save_proposals` never reopens a decided pair).
+
+use std::sync::Arc;
+
+use rusqlite::params;
+
+use super::matcher::{
+    counterpart_query, Band, ComparisonExplanation, Matcher, MatcherError, Proposal, ReviewRules,
+    SearchMatcher,
+};
+use crate::matching::{self, Engine, Prepared};
+use crate::record::{Record, RecordKey, RecordKind};
+use crate::search::{SearchError, SearchIndex};
+use crate::store::{Store, StoreError};
+
+/// Finds the records of the other kind worth scoring against one that has just
+/// arrived. The search index does it today; a dedicated candidate stage can take
+/// its place without the engine matcher changing.
+pub trait CandidateSource: Send + Sync {
+    /// Keys of records of the other kind, at most `limit`, best first.
+    fn candidates(
+        &self,
+        record: &Record,
+        prepared: &Prepared,
+        limit: usize,
+    ) -> Result<Vec<RecordKey>, MatcherError>;
+}
+
+/// Candidates from the registry's search index: the record's counterpart search
+/// ([`counterpart_query`]), which already leaves out children without consent of
+/// other agencies when an inquiry searches.
+pub struct SearchCandidates<'a> {
+    pub index: &'a SearchIndex,
+}
+
+impl CandidateSource for SearchCandidates<'_> {
+    fn candidates(
+        &self,
+        record: &Record,
+        _prepared: &Prepared,
+        limit: usize,
+    ) -> Result<Vec<RecordKey>, MatcherError> {
+        let Some(mut q) = counterpart_query(record) else {
+            return Ok(Vec::new());
+        };
+        q.limit = limit;
+        match self.index.search(&q) {
+            Ok(hits) => Ok(hits.into_iter().map(|h| h.key).collect()),
+            Err(SearchError::EmptyQuery) => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The engine as a [`Matcher`].
+pub struct EngineMatcher<'a> {
+    pub engine: &'a Engine,
+    pub candidates: &'a dyn CandidateSource,
+    pub store: &'a Store,
+    /// Proposals per arriving record, at most.
+    pub max_per_record: usize,
+}
+
+/// Whether a child and an inquiry may be proposed together: the child consented to
+/// tracing, or the inquiry was filed at the child's own agency.
+pub fn consent_allows(child: &Record, inquiry: &Record) -> bool {
+    child.tracing_consent() || child.agency == inquiry.agency
+}
+
+/// The counterparts of `key` in pairs a reviewer rejected.
+fn rejected_counterparts(store: &Store, key: &RecordKey) -> Result<Vec<RecordKey>, StoreError> {
+    let (sql, other) = match key.kind {
+        RecordKind::Child => (
+            "SELECT inquiry_agency, inquiry_id FROM proposals
+             WHERE child_agency = ?1 AND child_id = ?2 AND status = 'rejected'",
+            RecordKind::Inquiry,
+        ),
+        RecordKind::Inquiry => (
+            "SELECT child_agency, child_id FROM proposals
+             WHERE inquiry_agency = ?1 AND inquiry_id = ?2 AND status = 'rejected'",
+            RecordKind::Child,
+        ),
+    };
+    let mut stmt = store.conn().prepare_cached(sql)?;
+    let rows = stmt.query_map(params![key.agency, key.record_id], |r| {
+        Ok(RecordKey::new(
+            other,
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The comparison whose inquiry side is the inquirer's own name.
+const INQUIRER: &str = "inquirer";
+
+fn explanation(p: &matching::Proposal) -> Vec<ComparisonExplanation> {
+    p.reasons
+        .iter()
+        .map(|r| ComparisonExplanation {
+            field: r.comparison.to_string(),
+            detail: if r.comparison == INQUIRER {
+                // The inquirer's name is shown only to the inquiry's agency and to
+                // reviewers (`access::redact`); proposals are read by others too
+                // (a record's history), so the explanation keeps the child's side.
+                match r.values.split_once(" / ") {
+                    Some((_, child)) => format!("(inquirer) / {child}"),
+                    None => r.values.clone(),
+                }
+            } else {
+                r.values.clone()
+            },
+            level: Some(r.level.clone()),
+            weight: Some(r.weight),
+        })
+        .collect()
+}
+
+fn band(b: matching::Band) -> Band {
+    match b {
+        matching::Band::Likely => Band::Likely,
+        matching::Band::Possible => Band::Possible,
+    }
+}
+
+impl Matcher for EngineMatcher<'_> {
+    fn propose(&self, record: &Record) -> Result<Vec<Proposal>, MatcherError> {
+        let own = record.key();
+        let prepared = self.engine.prepare(record);
+        let keys = self.candidates.candidates(
+            record,
+            &prepared,
+            self.engine.rules.per_inquiry.max(self.max_per_record),
+        )?;
+        let rejected = rejected_counterparts(self.store, &own)?;
+        let mut found: Vec<(RecordKey, Prepared)> = Vec::new();
+        let mut prep = matching::Preparer::new(&self.engine.rules);
+        for key in keys {
+            if key.kind == own.kind || rejected.contains(&key) || found.iter().any(|f| f.0 == key) {
+                continue;
+            }
+            let Some(stored) = self.store.get(&key)? else {
+                continue;
+            };
+            let other = stored.record;
+            let allowed = match own.kind {
+                RecordKind::Child => consent_allows(record, &other),
+                RecordKind::Inquiry => consent_allows(&other, record),
+            };
+            if allowed {
+                found.push((key, prep.prepare(&other)));
+            }
+        }
+        let (keys, others): (Vec<RecordKey>, Vec<Prepared>) = found.into_iter().unzip();
+        let scored = match own.kind {
+            RecordKind::Inquiry => {
+                self.engine
+                    .score_inquiry(&prepared, others, self.max_per_record)
+            }
+            RecordKind::Child => self
+                .engine
+                .score_child(&prepared, &others, self.max_per_record),
+        };
+        Ok(scored
+            .into_iter()
+            .map(|p| {
+                let (child, inquiry) = match own.kind {
+                    RecordKind::Inquiry => (keys[p.child as usize].clone(), own.clone()),
+                    RecordKind::Child => (own.clone(), keys[p.inquiry as usize].clone()),
+                };
+                Proposal {
+                    child,
+                    inquiry,
+                    probability: p.probability as f32,
+                    band: band(p.band),
+                    explanation: explanation(&p),
+                    note: p.note.clone(),
+                }
+            })
+            .collect())
+    }
+}
+
+/// How the service proposes: the engine when it has a trained model, otherwise the
+/// search matcher with the review thresholds.
+#[derive(Clone)]
+pub struct Matching {
+    /// The review thresholds (`matching-rules/review.toml`): the search matcher's
+    /// bands, and the proposals per arriving record for both matchers.
+    pub rules: ReviewRules,
+    pub engine: Option<Arc<Engine>>,
+}
+
+impl std::fmt::Debug for Matching {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matching")
+            .field("rules", &self.rules)
+            .field("engine", &self.engine.is_some())
+            .finish()
+    }
+}
+
+impl Matching {
+    /// The search matcher alone.
+    pub fn search_only(rules: ReviewRules) -> Matching {
+        Matching {
+            rules,
+            engine: None,
+        }
+    }
+
+    /// Proposals for records that have just been stored, with the engine when there
+    /// is one (candidates from `index`), otherwise the search matcher.
+    pub fn propose(
+        &self,
+        index: &SearchIndex,
+        store: &Store,
+        records: &[Record],
+    ) -> Result<Vec<Proposal>, MatcherError> {
+        let candidates = SearchCandidates { index };
+        let engine_matcher;
+        let search_matcher;
+        let matcher: &dyn Matcher = match &self.engine {
+            Some(engine) => {
+                engine_matcher = EngineMatcher {
+                    engine,
+                    candidates: &candidates,
+                    store,
+                    max_per_record: self.rules.max_per_record,
+                };
+                &engine_matcher
+            }
+            None => {
+                search_matcher = SearchMatcher {
+                    index,
+                    rules: self.rules,
+                };
+                &search_matcher
+            }
+        };
+        let mut out = Vec::new();
+        for r in records {
+            out.extend(matcher.propose(r)?);
+        }
+        Ok(out)
+    }
+}

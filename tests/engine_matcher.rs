@@ -1,0 +1,390 @@
+//! The Fellegi–Sunter engine behind the service's `Matcher` trait, on the committed
+//! sample: the sample imported into a data directory, the engine trained on it, and
+//! records proposed for as they would be when they arrive (candidates from the
+//! search index, read from the store by key).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use famlink::import::{ImportOptions, Input};
+use famlink::matching::{self, Engine, TracingRules, SIBLING_NOTE};
+use famlink::record::{KindDetails, Record, RecordKey, RecordKind};
+use famlink::registry::Registry;
+use famlink::review::{
+    self, consent_allows, Band, CandidateSource, Decision, EngineMatcher, Matcher, MatcherError,
+    Proposal, SearchCandidates,
+};
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/sample")
+        .join(name)
+}
+
+/// The committed rules with fewer random pairs for u (faster, same comparisons).
+fn rules_fast() -> TracingRules {
+    let text = matching::rules::DEFAULT_RULES.replace("u_pairs = 100000", "u_pairs = 20000");
+    TracingRules::parse(Path::new("tracing.toml"), &text).unwrap()
+}
+
+struct Sample {
+    _dir: tempfile::TempDir,
+    registry: Registry,
+    engine: Engine,
+}
+
+/// The sample, loaded and trained once for the tests that only read it.
+fn shared() -> std::sync::MutexGuard<'static, Sample> {
+    static S: std::sync::OnceLock<std::sync::Mutex<Sample>> = std::sync::OnceLock::new();
+    S.get_or_init(|| std::sync::Mutex::new(load()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+fn load() -> Sample {
+    let dir = tempfile::tempdir().unwrap();
+    let mut registry = Registry::open(dir.path()).unwrap();
+    for (kind, file) in [
+        (RecordKind::Child, "children.csv"),
+        (RecordKind::Inquiry, "inquiries.csv"),
+    ] {
+        let report = registry
+            .import(
+                &Input::file(sample(file), None).unwrap(),
+                &ImportOptions::new(kind),
+                &mut |_| {},
+            )
+            .unwrap();
+        assert!(report.stored && report.errors.is_empty(), "{file}");
+    }
+    let (engine, children, inquiries) =
+        Engine::train_from_store(registry.store(), rules_fast()).unwrap();
+    assert_eq!((children, inquiries), (300, 150));
+    Sample {
+        _dir: dir,
+        registry,
+        engine,
+    }
+}
+
+/// `child_record_id,other_record_id` rows of a truth file.
+fn pairs(file: &str) -> Vec<(String, String)> {
+    std::fs::read_to_string(sample(file))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(','))
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+impl Sample {
+    fn records(&self, kind: RecordKind) -> Vec<Record> {
+        let text = std::fs::read_to_string(sample(match kind {
+            RecordKind::Child => "children.csv",
+            RecordKind::Inquiry => "inquiries.csv",
+        }))
+        .unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| {
+                let mut it = l.split(',');
+                let id = it.next().unwrap();
+                let agency = it.next().unwrap();
+                self.get(&RecordKey::new(kind, agency, id))
+            })
+            .collect()
+    }
+
+    fn get(&self, key: &RecordKey) -> Record {
+        self.registry.store().get(key).unwrap().unwrap().record
+    }
+
+    fn propose_with(&self, source: &dyn CandidateSource, record: &Record) -> Vec<Proposal> {
+        EngineMatcher {
+            engine: &self.engine,
+            candidates: source,
+            store: self.registry.store(),
+            max_per_record: 5,
+        }
+        .propose(record)
+        .unwrap()
+    }
+
+    fn propose(&self, record: &Record) -> Vec<Proposal> {
+        let source = SearchCandidates {
+            index: self.registry.index(),
+        };
+        self.propose_with(&source, record)
+    }
+}
+
+/// Candidates given by the test.
+struct Given(Vec<RecordKey>);
+
+impl CandidateSource for Given {
+    fn candidates(
+        &self,
+        _record: &Record,
+        _prepared: &matching::Prepared,
+        _limit: usize,
+    ) -> Result<Vec<RecordKey>, MatcherError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Another source's candidates less some keys.
+struct Without<'a>(&'a dyn CandidateSource, HashSet<RecordKey>);
+
+impl CandidateSource for Without<'_> {
+    fn candidates(
+        &self,
+        record: &Record,
+        prepared: &matching::Prepared,
+        limit: usize,
+    ) -> Result<Vec<RecordKey>, MatcherError> {
+        Ok(self
+            .0
+            .candidates(record, prepared, limit)?
+            .into_iter()
+            .filter(|k| !self.1.contains(k))
+            .collect())
+    }
+}
+
+#[test]
+fn an_arriving_inquiry_finds_its_child_first_with_every_comparison_weighed() {
+    let s = shared();
+    let links = pairs("truth_links.csv");
+    let mut truth: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (c, i) in &links {
+        truth.entry(i.as_str()).or_default().insert(c.as_str());
+    }
+    let n_comparisons = s.engine.rules.comparisons.len();
+    let (mut linked, mut first_right, mut likely_wrong) = (0, 0, 0);
+    let mut inquirer_compared = 0;
+    for q in s.records(RecordKind::Inquiry) {
+        let props = s.propose(&q);
+        for p in &props {
+            assert_eq!(p.inquiry, q.key());
+            assert_eq!(p.child.kind, RecordKind::Child);
+            // Every comparison of the rule file, with its level and weight.
+            assert_eq!(p.explanation.len(), n_comparisons, "{p:?}");
+            for e in &p.explanation {
+                assert!(e.level.is_some() && e.weight.is_some(), "{e:?}");
+                // The inquirer's own name is never in an explanation.
+                if e.field == "inquirer" && e.level.as_deref() != Some("missing") {
+                    inquirer_compared += 1;
+                    let name = match &q.details {
+                        KindDetails::Inquiry { inquirer } => inquirer.name.clone().unwrap(),
+                        _ => unreachable!(),
+                    };
+                    assert!(e.detail.starts_with("(inquirer) / "), "{e:?}");
+                    assert!(
+                        !e.detail.to_lowercase().contains(&name.to_lowercase()),
+                        "{e:?}"
+                    );
+                }
+            }
+            assert!((0.0..=1.0).contains(&p.probability));
+        }
+        // Best first.
+        assert!(props
+            .windows(2)
+            .all(|w| w[0].probability >= w[1].probability));
+        let Some(true_children) = truth.get(q.record_id.as_str()) else {
+            continue;
+        };
+        linked += 1;
+        if props
+            .first()
+            .is_some_and(|p| true_children.contains(p.child.record_id.as_str()))
+        {
+            first_right += 1;
+        }
+        likely_wrong += props
+            .iter()
+            .filter(|p| {
+                p.band == Band::Likely && !true_children.contains(p.child.record_id.as_str())
+            })
+            .count();
+    }
+    eprintln!("linked {linked}, first right {first_right}, likely wrong {likely_wrong}");
+    assert!(linked >= 90, "{linked}");
+    assert!(
+        first_right * 100 >= linked * 85,
+        "{first_right} of {linked}"
+    );
+    assert!(likely_wrong <= 3, "{likely_wrong}");
+    assert!(inquirer_compared > 0);
+
+    // One known inquiry, spelt differently from its child: its child comes first,
+    // likely, with a positive weight on the child's own name.
+    let q = s.get(&RecordKey::new(
+        RecordKind::Inquiry,
+        "icrc-addis",
+        "I0000005",
+    ));
+    let props = s.propose(&q);
+    let first = &props[0];
+    assert_eq!(first.child.record_id, "C0000072", "{props:?}");
+    assert_eq!(first.band, Band::Likely);
+    let name = first
+        .explanation
+        .iter()
+        .find(|e| e.field == "personal_name")
+        .unwrap();
+    assert_eq!(name.level.as_deref(), Some("variant"));
+    assert!(name.weight.unwrap() > 0.0);
+    assert!(first.note.is_none());
+}
+
+#[test]
+fn a_sibling_is_never_likely_and_the_note_says_why() {
+    let s = shared();
+    let links = pairs("truth_links.csv");
+    let siblings = pairs("truth_siblings.csv");
+    let mut sib: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (a, b) in &siblings {
+        sib.entry(a.as_str()).or_default().insert(b.as_str());
+        sib.entry(b.as_str()).or_default().insert(a.as_str());
+    }
+    let mut truth: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (c, i) in &links {
+        truth.entry(i.as_str()).or_default().insert(c.as_str());
+    }
+    let search = SearchCandidates {
+        index: s.registry.index(),
+    };
+    let children: HashMap<String, Record> = s
+        .records(RecordKind::Child)
+        .into_iter()
+        .map(|c| (c.record_id.clone(), c))
+        .collect();
+    let (mut sibling_proposals, mut noted) = (0, 0);
+    for q in s.records(RecordKind::Inquiry) {
+        let Some(true_children) = truth.get(q.record_id.as_str()) else {
+            continue;
+        };
+        // The child sought is not registered (yet): only its siblings may be.
+        let gone: HashSet<RecordKey> = true_children.iter().map(|c| children[*c].key()).collect();
+        let props = s.propose_with(&Without(&search, gone), &q);
+        for p in &props {
+            let is_sibling = true_children.iter().any(|t| {
+                sib.get(t)
+                    .is_some_and(|x| x.contains(p.child.record_id.as_str()))
+            });
+            if is_sibling {
+                sibling_proposals += 1;
+                assert_eq!(p.band, Band::Possible, "{p:?}");
+                if p.note.as_deref() == Some(SIBLING_NOTE) {
+                    noted += 1;
+                }
+            }
+        }
+    }
+    eprintln!("sibling proposals {sibling_proposals}, noted {noted}");
+    assert!(sibling_proposals >= 10, "{sibling_proposals}");
+    assert!(
+        noted * 10 >= sibling_proposals * 8,
+        "{noted} of {sibling_proposals}"
+    );
+}
+
+fn with_consent(mut child: Record, consent: bool) -> Record {
+    if let KindDetails::Child { tracing_consent } = &mut child.details {
+        *tracing_consent = consent;
+    }
+    child
+}
+
+#[test]
+fn consent_is_respected_whichever_record_arrives() {
+    let s = shared();
+    let children = s.records(RecordKind::Child);
+    let inquiries = s.records(RecordKind::Inquiry);
+    let by_id: HashMap<&str, &Record> = children
+        .iter()
+        .chain(&inquiries)
+        .map(|r| (r.record_id.as_str(), r))
+        .collect();
+    // Over the whole sample, both ways: never a child without consent with another
+    // agency's inquiry.
+    let mut proposals = 0;
+    for r in children.iter().chain(&inquiries) {
+        for p in s.propose(r) {
+            proposals += 1;
+            let (c, q) = (
+                by_id[p.child.record_id.as_str()],
+                by_id[p.inquiry.record_id.as_str()],
+            );
+            assert!(consent_allows(c, q), "{p:?}");
+        }
+    }
+    assert!(proposals > 150, "{proposals}");
+
+    // True pairs across agencies whose child has no consent: given as the only
+    // candidate, the pair is not proposed; the same pair with consent is.
+    let hidden: Vec<(&Record, &Record)> = pairs("truth_links.csv")
+        .iter()
+        .map(|(c, i)| (by_id[c.as_str()], by_id[i.as_str()]))
+        .filter(|(c, q)| !c.tracing_consent() && c.agency != q.agency)
+        .collect();
+    let n = hidden.len();
+    assert!(n > 0);
+    let (mut shown_with_consent, mut shown_to_own_agency) = (0, 0);
+    for (c, q) in hidden {
+        // The inquiry arrives: the child is read from the store, without consent.
+        assert!(s.propose_with(&Given(vec![c.key()]), q).is_empty());
+        // The child arrives.
+        assert!(s.propose_with(&Given(vec![q.key()]), c).is_empty());
+        // The same child with consent.
+        let consented = with_consent(c.clone(), true);
+        if !s.propose_with(&Given(vec![q.key()]), &consented).is_empty() {
+            shown_with_consent += 1;
+        }
+        // An inquiry of the child's own agency sees it.
+        let mut own = q.clone();
+        own.agency = c.agency.clone();
+        if !s.propose_with(&Given(vec![c.key()]), &own).is_empty() {
+            shown_to_own_agency += 1;
+        }
+    }
+    assert_eq!(shown_with_consent, n, "of {n}");
+    assert_eq!(shown_to_own_agency, n, "of {n}");
+}
+
+#[test]
+fn a_rejected_pair_is_not_proposed_again() {
+    // Its own sample: it writes a decision.
+    let s = load();
+    let q = s.get(&RecordKey::new(
+        RecordKind::Inquiry,
+        "icrc-addis",
+        "I0000005",
+    ));
+    let first = s.propose(&q);
+    assert_eq!(first[0].child.record_id, "C0000072");
+    let ids = {
+        let store =
+            famlink::store::Store::open(&s.registry.dir().join(famlink::registry::DATABASE_FILE))
+                .unwrap();
+        let mut store = store;
+        let ids = review::save_proposals(&mut store, &first).unwrap();
+        review::decide(&mut store, ids[0], Decision::Reject, None, "rita", None).unwrap();
+        ids
+    };
+    let again = s.propose(&q);
+    assert!(
+        again.iter().all(|p| p.child.record_id != "C0000072"),
+        "{again:?}"
+    );
+    // The others keep their ids; the rejected one stays rejected.
+    let mut store =
+        famlink::store::Store::open(&s.registry.dir().join(famlink::registry::DATABASE_FILE))
+            .unwrap();
+    let kept = review::save_proposals(&mut store, &again).unwrap();
+    assert!(!kept.contains(&ids[0]));
+    let p = review::get_proposal(&store, ids[0]).unwrap().unwrap();
+    assert_eq!(p.status, "rejected");
+}
