@@ -388,3 +388,63 @@ fn a_rejected_pair_is_not_proposed_again() {
     let p = review::get_proposal(&store, ids[0]).unwrap().unwrap();
     assert_eq!(p.status, "rejected");
 }
+
+#[test]
+fn the_service_loads_the_model_trains_it_when_missing_or_falls_back() {
+    use famlink::matching::ModelStart;
+    let dir = tempfile::tempdir().unwrap();
+    let mut registry = Registry::open(dir.path()).unwrap();
+    // Nothing to train on: no engine, and the reason says so.
+    let (engine, start) = Engine::obtain(dir.path(), registry.store(), rules_fast());
+    assert!(engine.is_none());
+    assert!(
+        matches!(&start, ModelStart::Fallback(r) if r.contains("no model")),
+        "{start:?}"
+    );
+    for (kind, file) in [
+        (RecordKind::Child, "children.csv"),
+        (RecordKind::Inquiry, "inquiries.csv"),
+    ] {
+        registry
+            .import(
+                &Input::file(sample(file), None).unwrap(),
+                &ImportOptions::new(kind),
+                &mut |_| {},
+            )
+            .unwrap();
+    }
+    // Records and no model: trained from the store and saved as `famlink train` does.
+    let (engine, start) = Engine::obtain(dir.path(), registry.store(), rules_fast());
+    assert!(engine.is_some());
+    assert_eq!(
+        start,
+        ModelStart::Trained {
+            children: 300,
+            inquiries: 150
+        }
+    );
+    assert!(matching::model_path(dir.path()).is_file());
+    assert!(matching::frequencies_path(dir.path()).is_file());
+    // Next start: loaded.
+    let (engine, start) = Engine::obtain(dir.path(), registry.store(), rules_fast());
+    assert!(engine.is_some());
+    assert_eq!(start, ModelStart::Loaded);
+    // A model of other comparisons than the rule file's: not used, not overwritten.
+    let other = matching::rules::DEFAULT_RULES.replace(
+        "[[comparison]]\nname = \"sex\"\nlevels = [\"same\", \"different\"]\nidentity = true\n",
+        "",
+    );
+    let other = TracingRules::parse(Path::new("other.toml"), &other).unwrap();
+    assert!(other.comparisons.len() < rules_fast().comparisons.len());
+    let before = std::fs::read(matching::model_path(dir.path())).unwrap();
+    let (engine, start) = Engine::obtain(dir.path(), registry.store(), other);
+    assert!(engine.is_none());
+    assert!(
+        matches!(&start, ModelStart::Fallback(r) if r.contains("train again")),
+        "{start:?}"
+    );
+    assert_eq!(
+        std::fs::read(matching::model_path(dir.path())).unwrap(),
+        before
+    );
+}

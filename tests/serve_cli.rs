@@ -1,6 +1,6 @@
 //! `famlink serve --demo`, README's first command, as a newcomer runs it: the
-//! binary starts, loads the sample, prints one token per role, serves a review
-//! queue, and stops cleanly on SIGTERM.
+//! binary starts, trains the matcher on the sample, loads it, prints one token per
+//! role, serves a review queue made by the engine, and stops cleanly on SIGTERM.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -74,6 +74,20 @@ fn serve_demo_starts_with_a_review_queue_and_stops_on_sigterm() {
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(!v["items"].as_array().unwrap().is_empty(), "{v}");
+    // The demo ends with a trained model, and its queue is the engine's: every
+    // comparison with its level and weight.
+    let data = dir.path().join("demo");
+    assert!(data.join("model/tracing.model.json").is_file());
+    assert!(data.join("model/tracing.term-frequencies.json").is_file());
+    for p in v["items"].as_array().unwrap() {
+        let e = p["explanation"].as_array().unwrap();
+        assert!(e.iter().any(|c| c["field"] == "personal_name"), "{p}");
+        assert!(
+            e.iter()
+                .all(|c| c["level"].is_string() && c["weight"].is_number()),
+            "{p}"
+        );
+    }
     let (status, _) = get(&addr, "/api/v1/proposals", &token("officer"));
     assert_eq!(status, 403);
     let (status, _) = get(&addr, "/api/v1/search?name=Mohammed", &token("officer"));

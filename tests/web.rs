@@ -820,3 +820,90 @@ fn an_upload_with_a_bad_row_shows_the_row_and_its_reason() {
     assert_eq!(r.status, 400);
     assert!(html(&r).contains(".jsonl"));
 }
+
+/// A model trained on the committed sample, saved where `famlink train` saves it.
+fn save_sample_model(data: &Path) {
+    use famlink::matching::{self, Engine, TracingRules};
+    use famlink::record::RecordKind;
+    let text = matching::rules::DEFAULT_RULES.replace("u_pairs = 100000", "u_pairs = 20000");
+    let rules = TracingRules::parse(Path::new("tracing.toml"), &text).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample");
+    let children =
+        matching::load_side(&root.join("children.csv"), RecordKind::Child, &rules).unwrap();
+    let inquiries =
+        matching::load_side(&root.join("inquiries.csv"), RecordKind::Inquiry, &rules).unwrap();
+    Engine::train_sides(rules, &children, &inquiries)
+        .trained
+        .save(data)
+        .unwrap();
+}
+
+fn proposal_id_in(page: &str) -> String {
+    let at = page.find("href=\"/proposals/").expect("a proposal") + 17;
+    page[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect()
+}
+
+#[test]
+fn the_proposal_page_shows_each_comparisons_level_weight_and_the_sibling_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let t = accounts(&data);
+    save_sample_model(&data);
+    let srv = TestServer::start(&data);
+    // The inquiry for C1, then a brother of C1 (same parents and village, his own
+    // name and birth) registered later.
+    let brother = format!(
+        "{CHILD_HEADER}\nC4,ag1,Khalid,Abdelrahman,,M,2011-09-14,,,Abdelrahman Hassan,Halima Omer,Kassala,Kassala,SD,Kassala,2024-05,ar,,yes\n"
+    );
+    for (kind, token, body) in [
+        ("child", &t.agency1, children_csv()),
+        ("inquiry", &t.agency2, inquiries_csv()),
+        ("child", &t.agency1, brother),
+    ] {
+        let r = srv.csv(&format!("/api/v1/batches?kind={kind}"), token, &body, &[]);
+        assert_eq!(r.status, 202, "{}", r.text());
+        let b = srv.wait_batch(r.json()["id"].as_i64().unwrap(), token);
+        assert_eq!(b["state"], "done", "{b}");
+    }
+    let mut b = signed_in(&srv, &t.reviewer);
+    // The queue, most probable first: C1 for I1, then its brother.
+    let queue = html(&b.get("/queue?band="));
+    let first = proposal_id_in(&queue);
+    let page = html(&b.get(&format!("/proposals/{first}")));
+    assert!(page.contains("Mohammed") && page.contains("محمد"), "{page}");
+    assert!(!page.contains("not given by this matcher"), "{page}");
+    // Each comparison: its level (in words), its weight, the values compared.
+    assert!(page.contains("<td class=\"level\">same day</td>"), "{page}");
+    assert!(page.contains("2015-03-02 / 2015-03-02"), "{page}");
+    let weights = page.matches("<td class=\"weight ").count();
+    assert_eq!(weights, 8, "{page}");
+    assert!(page.contains("<td class=\"weight for\">+"), "{page}");
+    assert!(!page.contains("class=\"note\""), "{page}");
+
+    // The brother's proposal: possible, with the note, in French too.
+    let api = srv.call("GET", "/api/v1/proposals?limit=50", Some(&t.reviewer));
+    let brother = api.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["child"]["record_id"] == "C4")
+        .unwrap_or_else(|| panic!("the brother is proposed: {}", api.text()))
+        .clone();
+    assert_eq!(brother["band"], "possible", "{brother}");
+    let page = html(&b.get(&format!("/proposals/{}", brother["id"])));
+    assert!(page.contains("class=\"note\""), "{page}");
+    assert!(page.contains("possibly a sibling or cousin"), "{page}");
+    assert!(page.contains("<td class=\"weight against\">-"), "{page}");
+    b.extra
+        .push(("Accept-Language".into(), "fr-FR,fr;q=0.9".into()));
+    let page = html(&b.get(&format!("/proposals/{}", brother["id"])));
+    assert!(page.contains("Remarque"), "{page}");
+    assert!(page.contains("frère, une sœur ou un cousin"), "{page}");
+    assert!(
+        page.contains("<td class=\"level\">différent</td>"),
+        "{page}"
+    );
+}
