@@ -32,7 +32,8 @@ pub struct ServeArgs {
     /// Searches run at once (0: one per core); the others wait in line.
     #[arg(long, default_value_t = 0)]
     search_slots: usize,
-    /// Review thresholds (default: the committed matching-rules/review.toml).
+    /// Review settings: proposals per record, and the search matcher's bands (default:
+    /// the committed matching-rules/review.toml).
     #[arg(long)]
     rules: Option<PathBuf>,
     /// The matching engine's rule file (default: the built-in
