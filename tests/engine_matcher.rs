@@ -448,3 +448,46 @@ fn the_service_loads_the_model_trains_it_when_missing_or_falls_back() {
         before
     );
 }
+
+#[test]
+fn an_arriving_child_is_likely_below_another_likely_child_only_as_its_double() {
+    // Its own sample: it stores proposals.
+    let s = load();
+    let inquiry = s.get(&RecordKey::new(
+        RecordKind::Inquiry,
+        "icrc-addis",
+        "I0000005",
+    ));
+    let child = s.get(&RecordKey::new(
+        RecordKind::Child,
+        "unhcr-gedaref",
+        "C0000072",
+    ));
+    let arriving = |id: &str, born: &str| {
+        let mut c = child.clone();
+        c.record_id = id.into();
+        c.birth_date = Some(born.parse().unwrap());
+        c
+    };
+    let only_i5 = Given(vec![inquiry.key()]);
+    // Born eight years earlier by the Ethiopian calendar: the child's identity
+    // agrees, likely on its own.
+    let other = arriving("X1", "2001-01-10");
+    let alone = s.propose_with(&only_i5, &other);
+    assert_eq!(alone[0].band, Band::Likely, "{alone:?}");
+    // Once C0000072 is proposed as likely for the inquiry (and ranks higher), X1 is
+    // not the same registration (its birth disagrees): possible only.
+    let first = s.propose(&inquiry);
+    assert_eq!(first[0].child, child.key());
+    assert_eq!(first[0].band, Band::Likely);
+    let mut store =
+        famlink::store::Store::open(&s.registry.dir().join(famlink::registry::DATABASE_FILE))
+            .unwrap();
+    review::save_proposals(&mut store, &first[..1]).unwrap();
+    let below = s.propose_with(&only_i5, &other);
+    assert_eq!(below[0].band, Band::Possible, "{below:?}");
+    assert_eq!(below[0].probability, alone[0].probability);
+    // Another registration of C0000072 itself (day and month swapped) stays likely.
+    let double = s.propose_with(&only_i5, &arriving("X2", "2009-10-01"));
+    assert_eq!(double[0].band, Band::Likely, "{double:?}");
+}

@@ -100,6 +100,12 @@ impl Engine {
         Engine { rules, trained }
     }
 
+    /// Whether two registrations look like the same child (own names agree, birth
+    /// does not disagree): see [`Scorer::same_child`].
+    pub fn same_child(&self, a: &Prepared, b: &Prepared) -> bool {
+        Scorer::new(&self.rules, &self.trained).same_child(a, b)
+    }
+
     pub fn prepare(&self, record: &Record) -> Prepared {
         Preparer::new(&self.rules).prepare(record)
     }
@@ -126,7 +132,9 @@ impl Engine {
 
     /// A child that has just arrived, against candidate inquiries: each inquiry is
     /// scored with this child alone (inquiry = q, child = c), so the band is the
-    /// thresholds and the sibling guard; at most `top`, most probable first.
+    /// thresholds and the sibling guard; at most `top`, most probable first. (The
+    /// rule of the first rank needs the inquiry's other children: the caller applies
+    /// it with the proposals already stored.)
     pub fn score_child(&self, child: &Prepared, inquiries: &[Prepared], top: usize) -> Vec<Scored> {
         let side = Side {
             agency: vec!["".into()],

@@ -106,6 +106,38 @@ fn rejected_counterparts(store: &Store, key: &RecordKey) -> Result<Vec<RecordKey
 /// The comparison whose inquiry side is the inquirer's own name.
 const INQUIRER: &str = "inquirer";
 
+/// The children an inquiry already has open or confirmed `likely` proposals with
+/// (other than `except`), with their probabilities.
+fn likely_children_of(
+    store: &Store,
+    inquiry: &RecordKey,
+    except: &RecordKey,
+) -> Result<Vec<(RecordKey, f64)>, StoreError> {
+    let mut stmt = store.conn().prepare_cached(
+        "SELECT child_agency, child_id, probability FROM proposals
+         WHERE inquiry_agency = ?1 AND inquiry_id = ?2 AND band = 'likely'
+           AND status IN ('pending', 'deferred', 'confirmed')",
+    )?;
+    let rows = stmt.query_map(params![inquiry.agency, inquiry.record_id], |r| {
+        Ok((
+            RecordKey::new(
+                RecordKind::Child,
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+            ),
+            r.get::<_, f64>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, p) = row?;
+        if key != *except {
+            out.push((key, p));
+        }
+    }
+    Ok(out)
+}
+
 fn explanation(p: &matching::Proposal) -> Vec<ComparisonExplanation> {
     p.reasons
         .iter()
@@ -169,9 +201,37 @@ impl Matcher for EngineMatcher<'_> {
                 self.engine
                     .score_inquiry(&prepared, others, self.max_per_record)
             }
-            RecordKind::Child => self
-                .engine
-                .score_child(&prepared, &others, self.max_per_record),
+            RecordKind::Child => {
+                let mut scored = self
+                    .engine
+                    .score_child(&prepared, &others, self.max_per_record);
+                // The rule of the first rank, as when the inquiry arrives: a child
+                // is likely below another likely child of the same inquiry only as
+                // another registration of that child.
+                for p in scored
+                    .iter_mut()
+                    .filter(|p| p.band == matching::Band::Likely)
+                {
+                    for (child, probability) in
+                        likely_children_of(self.store, &keys[p.inquiry as usize], &own)?
+                    {
+                        if probability < p.probability {
+                            continue;
+                        }
+                        let Some(first) = self.store.get(&child)? else {
+                            continue;
+                        };
+                        if !self
+                            .engine
+                            .same_child(&prep.prepare(&first.record), &prepared)
+                        {
+                            p.band = matching::Band::Possible;
+                            break;
+                        }
+                    }
+                }
+                scored
+            }
         };
         Ok(scored
             .into_iter()
