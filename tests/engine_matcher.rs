@@ -12,7 +12,7 @@ use famlink::record::{KindDetails, Record, RecordKey, RecordKind};
 use famlink::registry::Registry;
 use famlink::review::{
     self, consent_allows, Band, CandidateSource, Decision, EngineMatcher, Matcher, MatcherError,
-    Proposal, SearchCandidates,
+    Proposal, ReviewRules, SearchCandidates,
 };
 
 fn sample(name: &str) -> PathBuf {
@@ -101,14 +101,10 @@ impl Sample {
     }
 
     fn propose_with(&self, source: &dyn CandidateSource, record: &Record) -> Vec<Proposal> {
-        EngineMatcher {
-            engine: &self.engine,
-            candidates: source,
-            store: self.registry.store(),
-            max_per_record: 5,
-        }
-        .propose(record)
-        .unwrap()
+        let rules = ReviewRules::parse(review::DEFAULT_RULES).unwrap();
+        EngineMatcher::new(&self.engine, source, self.registry.store(), &rules)
+            .propose(record)
+            .unwrap()
     }
 
     fn propose(&self, record: &Record) -> Vec<Proposal> {

@@ -11,6 +11,7 @@
 //! explanation (only the child's side of that comparison). A pair a reviewer rejected is left out
 //! before ranking (and `save_proposals` never reopens a decided pair).
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use rusqlite::params;
@@ -63,13 +64,37 @@ impl CandidateSource for SearchCandidates<'_> {
     }
 }
 
-/// The engine as a [`Matcher`].
+/// The engine as a [`Matcher`], for the records at hand (e.g. one chunk of a
+/// batch): it keeps the name keys it derived, so a candidate met again is prepared
+/// faster.
 pub struct EngineMatcher<'a> {
-    pub engine: &'a Engine,
-    pub candidates: &'a dyn CandidateSource,
-    pub store: &'a Store,
+    engine: &'a Engine,
+    candidates: &'a dyn CandidateSource,
+    store: &'a Store,
     /// Proposals per arriving record, at most.
-    pub max_per_record: usize,
+    max_per_record: usize,
+    /// Candidates scored per arriving record, at most.
+    candidates_per_record: usize,
+    prep: RefCell<matching::Preparer<'a>>,
+}
+
+impl<'a> EngineMatcher<'a> {
+    /// `rules`: the proposals and the candidates per arriving record.
+    pub fn new(
+        engine: &'a Engine,
+        candidates: &'a dyn CandidateSource,
+        store: &'a Store,
+        rules: &ReviewRules,
+    ) -> EngineMatcher<'a> {
+        EngineMatcher {
+            engine,
+            candidates,
+            store,
+            max_per_record: rules.max_per_record,
+            candidates_per_record: rules.candidates_per_record,
+            prep: RefCell::new(matching::Preparer::new(&engine.rules)),
+        }
+    }
 }
 
 /// Whether a child and an inquiry may be proposed together: the child consented to
@@ -170,15 +195,15 @@ fn band(b: matching::Band) -> Band {
 impl Matcher for EngineMatcher<'_> {
     fn propose(&self, record: &Record) -> Result<Vec<Proposal>, MatcherError> {
         let own = record.key();
-        let prepared = self.engine.prepare(record);
+        let mut prep = self.prep.borrow_mut();
+        let prepared = prep.prepare(record);
         let keys = self.candidates.candidates(
             record,
             &prepared,
-            self.engine.rules.per_inquiry.max(self.max_per_record),
+            self.candidates_per_record.max(self.max_per_record),
         )?;
         let rejected = rejected_counterparts(self.store, &own)?;
         let mut found: Vec<(RecordKey, Prepared)> = Vec::new();
-        let mut prep = matching::Preparer::new(&self.engine.rules);
         for key in keys {
             if key.kind == own.kind || rejected.contains(&key) || found.iter().any(|f| f.0 == key) {
                 continue;
@@ -294,12 +319,7 @@ impl Matching {
         let search_matcher;
         let matcher: &dyn Matcher = match &self.engine {
             Some(engine) => {
-                engine_matcher = EngineMatcher {
-                    engine,
-                    candidates: &candidates,
-                    store,
-                    max_per_record: self.rules.max_per_record,
-                };
+                engine_matcher = EngineMatcher::new(engine, &candidates, store, &self.rules);
                 &engine_matcher
             }
             None => {

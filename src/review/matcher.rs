@@ -98,6 +98,9 @@ pub struct ReviewRules {
     pub possible: f32,
     /// Proposals per arriving record, at most.
     pub max_per_record: usize,
+    /// Records of the other kind the engine scores per arriving record, at most
+    /// (its candidates from the search index).
+    pub candidates_per_record: usize,
 }
 
 impl Default for ReviewRules {
@@ -106,6 +109,7 @@ impl Default for ReviewRules {
             likely: 0.75,
             possible: 0.5,
             max_per_record: 5,
+            candidates_per_record: 20,
         }
     }
 }
@@ -132,6 +136,11 @@ impl ReviewRules {
                 "possible" => rules.possible = value.parse().map_err(bad)?,
                 "max_per_record" => {
                     rules.max_per_record = value
+                        .parse()
+                        .map_err(|_| format!("line {}: {value:?} is not a count", i + 1))?
+                }
+                "candidates_per_record" => {
+                    rules.candidates_per_record = value
                         .parse()
                         .map_err(|_| format!("line {}: {value:?} is not a count", i + 1))?
                 }
@@ -265,5 +274,12 @@ mod tests {
         assert_eq!(r.band(0.0), None);
         assert!(ReviewRules::parse("likely = x").is_err());
         assert!(ReviewRules::parse("likely = 0.1\npossible = 0.5").is_err());
+        assert_eq!(r.candidates_per_record, 20);
+        assert_eq!(
+            ReviewRules::parse("candidates_per_record = 7")
+                .unwrap()
+                .candidates_per_record,
+            7
+        );
     }
 }
