@@ -304,10 +304,11 @@ fn consent_is_respected_whichever_record_arrives() {
         .chain(&inquiries)
         .map(|r| (r.record_id.as_str(), r))
         .collect();
-    // Over the whole sample, both ways: never a child without consent with another
-    // agency's inquiry.
+    // Every inquiry arriving, and every child without consent arriving: never a
+    // child without consent with another agency's inquiry.
     let mut proposals = 0;
-    for r in children.iter().chain(&inquiries) {
+    let without_consent = children.iter().filter(|c| !c.tracing_consent());
+    for r in without_consent.chain(&inquiries) {
         for p in s.propose(r) {
             proposals += 1;
             let (c, q) = (
@@ -317,7 +318,7 @@ fn consent_is_respected_whichever_record_arrives() {
             assert!(consent_allows(c, q), "{p:?}");
         }
     }
-    assert!(proposals > 150, "{proposals}");
+    assert!(proposals > 100, "{proposals}");
 
     // True pairs across agencies whose child has no consent: given as the only
     // candidate, the pair is not proposed; the same pair with consent is.
