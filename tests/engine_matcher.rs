@@ -230,7 +230,10 @@ fn an_arriving_inquiry_finds_its_child_first_with_every_comparison_weighed() {
         .iter()
         .find(|e| e.field == "personal_name")
         .unwrap();
-    assert_eq!(name.level.as_deref(), Some("variant"));
+    // "Gebre Medhin" against "Gebremedhin": the particle rules of
+    // matching-rules/names/particles.toml join the split part, so the own names agree
+    // exactly.
+    assert_eq!(name.level.as_deref(), Some("exact"), "{name:?}");
     assert!(name.weight.unwrap() > 0.0);
     assert!(first.note.is_none());
 }

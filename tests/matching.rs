@@ -317,17 +317,27 @@ fn pair_with(q: &[(&str, &str)], c: &[(&str, &str)]) -> (String, String) {
 }
 
 fn level(kind: matching::Kind, q: &[(&str, &str)], c: &[(&str, &str)]) -> (u8, String) {
-    let rules = rules_fast();
+    let (level, label, _) = level_with(&rules_fast(), kind, q, c);
+    (level, label)
+}
+
+/// The level, its label and the values the explanation shows, under `rules`.
+fn level_with(
+    rules: &TracingRules,
+    kind: matching::Kind,
+    q: &[(&str, &str)],
+    c: &[(&str, &str)],
+) -> (u8, String, String) {
     let (ql, cl) = pair_with(q, c);
-    let qp = prepared(RecordKind::Inquiry, INQ_HEADER, &ql, &rules);
-    let cp = prepared(RecordKind::Child, CHILD_HEADER, &cl, &rules);
-    let o = matching::Comparer::new(&rules).compare(kind, &qp, &cp);
+    let qp = prepared(RecordKind::Inquiry, INQ_HEADER, &ql, rules);
+    let cp = prepared(RecordKind::Child, CHILD_HEADER, &cl, rules);
+    let o = matching::Comparer::new(rules).compare(kind, &qp, &cp);
     let label = if o.level == famlink::compare::MISSING {
         "missing".to_string()
     } else {
         kind.levels()[o.level as usize].to_string()
     };
-    (o.level, label)
+    (o.level, label, o.detail)
 }
 
 #[test]
@@ -402,4 +412,125 @@ fn placeholders_layouts_and_places() {
         .1,
         "same_country"
     );
+}
+
+#[test]
+fn names_are_compared_by_the_name_rules() {
+    use matching::Kind::{Father, PersonalName};
+    let given = |s: &'static str| [("given_name", s)];
+    // One name in other spellings: variants.toml.
+    assert_eq!(
+        level(PersonalName, &given("Mohammed"), &given("Maxamed")).1,
+        "variant"
+    );
+    assert_eq!(
+        level(PersonalName, &given("Oleksandr"), &given("Aleksandr")).1,
+        "variant"
+    );
+    // A nickname (nicknames.toml) agrees at `close`, and the explanation says so.
+    let rules = rules_fast();
+    let (_, label, detail) = level_with(&rules, PersonalName, &given("Sasha"), &given("Oleksandr"));
+    assert_eq!(label, "close");
+    assert!(detail.contains("nickname: sasha = oleksandr"), "{detail}");
+    // A nickname of the father is not the father's name: the child's own name
+    // stays the child's.
+    let (_, label, _) = level_with(
+        &rules,
+        PersonalName,
+        &[("given_name", "Hamoudi"), ("father_name", "Ahmed Ali")],
+        &[("given_name", "Mohammed"), ("father_name", "Ahmed Ali")],
+    );
+    assert_eq!(label, "close");
+    // Merged and split particles (particles.toml): one part either way.
+    assert_eq!(
+        level(PersonalName, &given("Abdul Rahman"), &given("Abdulrahman")).1,
+        "exact"
+    );
+    assert_eq!(
+        level(PersonalName, &given("Abd al-Rahman"), &given("Abdulrahman")).1,
+        "variant"
+    );
+    // Connectors are dropped, not compared.
+    assert_eq!(
+        level(Father, &[("father_name", "Hassan bin Ali")], &[]).1,
+        "all_exact"
+    );
+}
+
+#[test]
+fn placeholders_come_from_the_name_rules() {
+    use matching::Kind::{Father, Mother, PersonalName};
+    // Placeholders listed in matching-rules/names/placeholders.toml only (never in
+    // the tracing rule file): French, Ukrainian, Swahili "unknown".
+    for p in ["Inconnu", "невідомо", "Haijulikani", "NOT KNOWN", "-"] {
+        assert_eq!(
+            level(Father, &[("father_name", p)], &[]).1,
+            "missing",
+            "{p}"
+        );
+        assert_eq!(
+            level(Mother, &[("mother_name", p)], &[("mother_name", p)]).1,
+            "missing",
+            "{p}"
+        );
+    }
+    // A placeholder token inside a name is left out.
+    assert_eq!(
+        level(PersonalName, &[("given_name", "FNU Ahmed")], &[]).1,
+        "exact"
+    );
+}
+
+/// A rules directory: `tracing.toml` naming `names/`, with this repository's name
+/// rules, `variants.toml` edited by `edit`.
+fn rules_dir(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("matching-rules");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("names")).unwrap();
+    for f in [
+        "variants.toml",
+        "nicknames.toml",
+        "particles.toml",
+        "placeholders.toml",
+    ] {
+        let text = std::fs::read_to_string(src.join("names").join(f)).unwrap();
+        let text = if f == "variants.toml" {
+            edit(&text)
+        } else {
+            text
+        };
+        std::fs::write(tmp.path().join("names").join(f), text).unwrap();
+    }
+    std::fs::copy(src.join("tracing.toml"), tmp.path().join("tracing.toml")).unwrap();
+    tmp
+}
+
+#[test]
+fn the_tracing_file_names_its_name_rules() {
+    use matching::Kind::PersonalName;
+    let given = |s: &'static str| [("given_name", s)];
+    // Two names the shipped rules do not join.
+    let (q, c) = (given("Zelalem"), given("Tsegaye"));
+    let shipped = rules_dir(|t| t.to_owned());
+    let rules = TracingRules::load(&shipped.path().join("tracing.toml")).unwrap();
+    assert_eq!(rules.names_dir.as_deref(), Some(Path::new("names")));
+    assert_eq!(level_with(&rules, PersonalName, &q, &c).1, "different");
+    // A deployment declares them one name: data, not code.
+    let edited = rules_dir(|t| {
+        t.replace(
+            "[groups]\n",
+            "[groups]\ntest = [[\"Zelalem\", \"Tsegaye\"]]\n",
+        )
+    });
+    let rules = TracingRules::load(&edited.path().join("tracing.toml")).unwrap();
+    assert_eq!(level_with(&rules, PersonalName, &q, &c).1, "variant");
+    // An error in the name rules names the name rule file and the line.
+    let broken = rules_dir(|t| t.replace("[groups]\n", "[groups]\ntest = [[\"Zelalem\"]]\n"));
+    let e = TracingRules::load(&broken.path().join("tracing.toml")).unwrap_err();
+    assert!(e.to_string().contains("variants.toml:"), "{e}");
+    // The lists that moved to the name rules are refused with a pointer there.
+    let old = matching::rules::DEFAULT_RULES
+        .replace("[names]\n", "[names]\nplaceholders = [\"UNKNOWN\"]\n");
+    let e = TracingRules::parse(Path::new("t.toml"), &old).unwrap_err();
+    assert!(e.message.contains("placeholders.toml"), "{e}");
 }

@@ -3,13 +3,20 @@
 //! Order does not matter (given and family name swapped), a part may be missing on
 //! one side (a patronymic dropped, a grandfather added), two parts on one side may be
 //! one on the other (Abdul Rahman / Abdulrahman), and each pair of parts agrees at a
-//! [`PartLevel`]: exact, variant (same consonant skeleton: Mohamed / Muhammad /
-//! محمد), close (Jaro–Winkler or Damerau–Levenshtein), phonetic (Double Metaphone or
-//! Daitch–Mokotoff code in common), or not at all.
+//! [`PartLevel`]: exact, variant (one name under the name rules of
+//! `matching-rules/names/variants.toml` — Mohammed / Maxamed, Oleksandr /
+//! Aleksandr — or the same consonant skeleton with vowels that roughly agree or
+//! are not written: Mohamed / محمد), nickname (`nicknames.toml`: Sasha /
+//! Oleksandr), close (Jaro–Winkler or Damerau–Levenshtein), phonetic (Double
+//! Metaphone or Daitch–Mokotoff code in common), or not at all.
+//!
+//! The rules reach the comparison through the keys: [`NameKeys::variant`] and
+//! [`NameKeys::nicknames`] are computed under the rules of whoever keyed the parts
+//! (the matcher's `TracingRules::names`).
 
 use std::sync::Arc;
 
-use crate::names::{skeleton_variants, NameKeys};
+use crate::names::{skeleton_variants, NameKeys, NameRelation};
 
 use super::fast;
 
@@ -18,9 +25,12 @@ use super::fast;
 pub enum PartLevel {
     Exact = 0,
     Variant = 1,
-    Close = 2,
-    Phonetic = 3,
-    Different = 4,
+    /// One is a nickname of the other, or both of one name (by the name rules).
+    /// Below a variant (a nickname may stand for several names), above a typo.
+    Nickname = 2,
+    Close = 3,
+    Phonetic = 4,
+    Different = 5,
 }
 
 impl PartLevel {
@@ -28,6 +38,7 @@ impl PartLevel {
         match self {
             PartLevel::Exact => "exact",
             PartLevel::Variant => "variant",
+            PartLevel::Nickname => "nickname",
             PartLevel::Close => "close",
             PartLevel::Phonetic => "phonetic",
             PartLevel::Different => "different",
@@ -66,11 +77,19 @@ pub fn part_level(a: &NameKeys, b: &NameKeys, opts: &CloseOptions) -> PartLevel 
         return PartLevel::Exact;
     }
     let (x, y) = (a.normalized.as_str(), b.normalized.as_str());
+    // What the name rules say: one name in other spellings, or a nickname.
+    let relation = a.rule_relation(b);
+    if relation == Some(NameRelation::Variant) {
+        return PartLevel::Variant;
+    }
     // The same consonants are the same name when the vowels roughly agree too, or
     // when one side was written without vowels (Arabic script: "mhmd"); Hassan and
     // Hussein share a skeleton and are two names.
     if a.shares_skeleton(b) && (few_vowels(x) || few_vowels(y) || fast::jaro_winkler(x, y) >= 0.8) {
         return PartLevel::Variant;
+    }
+    if relation == Some(NameRelation::Nickname) {
+        return PartLevel::Nickname;
     }
     if x.len() >= 3 && y.len() >= 3 {
         // Jaro–Winkler rewards a common prefix: Cabdi and Cabdiwali are two names.
@@ -304,7 +323,7 @@ pub fn compare_sets(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::names::{keys, name_parts};
+    use crate::names::{keys, name_parts, NameKeyer, NameRules};
 
     fn set(s: &str) -> Vec<Arc<NameKeys>> {
         name_parts(s).iter().map(|t| Arc::new(keys(t))).collect()
@@ -346,9 +365,14 @@ mod tests {
             part_level(&k("Gebremariam"), &k("Gebremarian"), &o),
             PartLevel::Close
         );
-        // Sound-alikes only the phonetic codes join.
+        // Transliteration schemes (variants.toml rewrites j, y → i).
         assert_eq!(
             part_level(&k("Yulia"), &k("Julija"), &o),
+            PartLevel::Variant
+        );
+        // Sound-alikes only the phonetic codes join.
+        assert_eq!(
+            part_level(&k("Katarina"), &k("Gadarina"), &o),
             PartLevel::Phonetic
         );
         assert_eq!(
@@ -359,6 +383,59 @@ mod tests {
             part_level(&k("Fatima"), &k("Olga"), &o),
             PartLevel::Different
         );
+    }
+
+    /// Keys under the given rules, one part.
+    fn keyed(rules: &Arc<NameRules>, s: &str) -> NameKeys {
+        NameKeyer::with_rules(Arc::clone(rules)).keys(&name_parts(s)[0])
+    }
+
+    #[test]
+    fn the_name_rules_make_variants_and_nicknames() {
+        let o = CloseOptions::default();
+        let rules = NameRules::builtin();
+        let none = Arc::new(NameRules::empty());
+        let level =
+            |r: &Arc<NameRules>, a: &str, b: &str| part_level(&keyed(r, a), &keyed(r, b), &o);
+        // One group of variants.toml, or one comparison form: the rules relate
+        // them (whatever the skeleton also says).
+        for (a, b) in [
+            ("Mohammed", "Maxamed"),
+            ("Oleksandr", "Aleksandr"),
+            ("Oleksandr", "Alexander"),
+            ("Fatima", "Fadumo"),
+        ] {
+            assert_eq!(level(&rules, a, b), PartLevel::Variant, "{a} / {b}");
+            assert_eq!(
+                keyed(&rules, a).rule_relation(&keyed(&rules, b)),
+                Some(NameRelation::Variant),
+                "{a} / {b}"
+            );
+        }
+        // Without rules, what only the rules know is no variant.
+        assert!(level(&none, "Fatima", "Fadumo") > PartLevel::Variant);
+        // A nickname of nicknames.toml, in any spelling of either.
+        for (a, b) in [
+            ("Sasha", "Oleksandr"),
+            ("Саша", "Aleksandr"),
+            ("Hamoudi", "Mohamed"),
+        ] {
+            assert_eq!(level(&rules, a, b), PartLevel::Nickname, "{a} / {b}");
+            assert_eq!(
+                level(&none, a, b),
+                PartLevel::Different,
+                "{a} / {b} without rules"
+            );
+        }
+        // Hassan and Hussein share a skeleton and are two names.
+        assert!(level(&rules, "Hassan", "Hussein") > PartLevel::Nickname);
+        let m = compare_sets(
+            &[Arc::new(keyed(&rules, "Sasha"))],
+            &[Arc::new(keyed(&rules, "Oleksandr"))],
+            &o,
+        );
+        assert_eq!(m.worst(), PartLevel::Nickname);
+        assert_eq!(PartLevel::Nickname.label(), "nickname");
     }
 
     #[test]

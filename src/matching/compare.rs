@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::compare::nameset::{compare_sets, CloseOptions, PartLevel, SetMatch};
 use crate::compare::MISSING;
-use crate::names::{name_parts, KeyCache, NameKeys};
+use crate::names::{KeyCache, NameKeyer, NameKeys, NameRules};
 use crate::record::{PartialDate, Record, Relationship, Sex, YearRange};
 
 use super::rules::TracingRules;
@@ -128,7 +128,9 @@ pub struct Prepared {
 }
 
 /// Turns records into [`Prepared`] ones following the rule file's reading of messy
-/// data.
+/// data; names are read by the name rules (`TracingRules::names`): placeholders
+/// are missing, particles joined or dropped, a whole name typed into the given
+/// name field with the family name first taken apart.
 pub struct Preparer<'r> {
     rules: &'r TracingRules,
     cache: KeyCache,
@@ -138,39 +140,67 @@ impl<'r> Preparer<'r> {
     pub fn new(rules: &'r TracingRules) -> Self {
         Preparer {
             rules,
-            cache: KeyCache::new(),
+            cache: KeyCache::with_keyer(Arc::new(NameKeyer::with_rules(Arc::clone(&rules.names)))),
         }
     }
 
-    fn is_placeholder(&self, field: &str) -> bool {
-        let t = field.trim().to_lowercase();
-        t.is_empty()
-            || self.rules.placeholders.contains(&t)
-            || self
-                .rules
-                .placeholders
-                .contains(&crate::names::normalize(&t))
+    fn keyed(&mut self, tokens: Vec<String>) -> Parts {
+        tokens
+            .iter()
+            .map(|t| Arc::clone(self.cache.get(t)))
+            .collect()
     }
 
-    /// Name parts of one field, placeholders and particles dropped.
-    pub fn parts(&mut self, field: Option<&str>) -> Parts {
-        let Some(f) = field else { return Vec::new() };
-        if self.is_placeholder(f) {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        for t in name_parts(f) {
-            if self.rules.particles.contains(&t) || self.rules.placeholders.contains(&t) {
-                continue;
+    /// A field read by `read` under the name rules; nothing for a placeholder
+    /// ("UNKNOWN", "N/A", "-").
+    fn field(&mut self, field: Option<&str>, read: fn(&NameRules, &str) -> Vec<String>) -> Parts {
+        match field {
+            Some(f) if !self.rules.names.is_placeholder(f) => {
+                let tokens = read(&self.rules.names, f);
+                self.keyed(tokens)
             }
-            out.push(Arc::clone(self.cache.get(&t)));
+            _ => Vec::new(),
         }
-        out
+    }
+
+    /// Name parts of one field as the name rules read it: nothing for a
+    /// placeholder, placeholder tokens ("FNU") left out, connectors ("bin", "s/o")
+    /// dropped, particles joined ("Abdul Rahman" → abdulrahman).
+    pub fn parts(&mut self, field: Option<&str>) -> Parts {
+        self.field(field, NameRules::parts)
+    }
+
+    /// [`parts`](Self::parts) of a family name: family particles join too ("van
+    /// der Berg").
+    pub fn family_parts(&mut self, field: Option<&str>) -> Parts {
+        self.field(field, NameRules::family_parts)
+    }
+
+    /// A place's parts: its words without placeholders and articles ("El Fasher"
+    /// and "Fasher" agree).
+    pub fn place_parts(&mut self, field: Option<&str>) -> Parts {
+        self.field(field, NameRules::place_parts)
     }
 
     pub fn prepare(&mut self, r: &Record) -> Prepared {
-        let mut names = self.parts(r.given_name.as_deref());
-        let family = self.parts(r.family_name.as_deref());
+        let family_field = r.family_name.as_deref();
+        let family_missing = family_field.is_none_or(|f| self.rules.names.is_placeholder(f));
+        // The whole name in the given name field, family name first in capitals
+        // ("HASSAN Ahmed") or before a comma, and no family name of its own.
+        let whole = if family_missing {
+            r.given_name
+                .as_deref()
+                .and_then(|g| self.rules.names.split_family_first(g))
+        } else {
+            None
+        };
+        let (mut names, family) = match whole {
+            Some(w) => (self.keyed(w.given), self.keyed(w.family)),
+            None => (
+                self.parts(r.given_name.as_deref()),
+                self.family_parts(family_field),
+            ),
+        };
         names.extend(family.iter().cloned());
         for o in &r.other_names {
             let p = self.parts(Some(o));
@@ -198,13 +228,13 @@ impl<'r> Preparer<'r> {
             sex: r.sex,
             birth_date,
             birth_years: r.birth_years(),
-            village: self.parts(r.origin.village.as_deref()),
-            district: self.parts(r.origin.district.as_deref()),
+            village: self.place_parts(r.origin.village.as_deref()),
+            district: self.place_parts(r.origin.district.as_deref()),
             country: r.origin.country.map(|c| {
                 let b = c.as_str().as_bytes();
                 [b[0], b[1]]
             }),
-            separation: self.parts(r.separation_place.as_deref()),
+            separation: self.place_parts(r.separation_place.as_deref()),
             consent: r.tracing_consent(),
         }
     }
@@ -255,8 +285,57 @@ pub struct Comparer<'r> {
     opts: CloseOptions,
 }
 
+/// The same name written alike or another way (not a nickname: a child called
+/// Hamoudi is not named after his father Ahmed).
 fn loose(a: &Arc<NameKeys>, b: &Arc<NameKeys>, opts: &CloseOptions) -> bool {
-    crate::compare::nameset::memo_part_level(a, b, opts) <= PartLevel::Close
+    let l = crate::compare::nameset::memo_part_level(a, b, opts);
+    l <= PartLevel::Close && l != PartLevel::Nickname
+}
+
+/// Every part of the smaller side agrees, spelt alike (exact, variant or close):
+/// places.
+fn spelt_alike(m: &SetMatch) -> bool {
+    m.smaller_covered()
+        && m.worst() <= PartLevel::Close
+        && m.matches.iter().all(|x| x.level != PartLevel::Nickname)
+}
+
+/// The level of the personal-name comparison for the worst agreement of a covered
+/// set: a nickname (Sasha for Oleksandr) is `close`: it agrees about the child's
+/// identity, and weighs less than a variant spelling, since a nickname may stand
+/// for several names (Hamoudi: Mohammed, Mahmoud, Ahmed, ...).
+fn personal_level(worst: PartLevel) -> u8 {
+    match worst {
+        PartLevel::Exact => 0,
+        PartLevel::Variant => 1,
+        PartLevel::Nickname | PartLevel::Close => 2,
+        PartLevel::Phonetic => 3,
+        PartLevel::Different => 5,
+    }
+}
+
+/// The explanation of the nicknames among the agreements: " (nickname: sasha =
+/// oleksandr)", or nothing.
+fn nickname_note(m: &SetMatch, left: &[Arc<NameKeys>], right: &[Arc<NameKeys>]) -> String {
+    let pairs: Vec<String> = m
+        .matches
+        .iter()
+        .filter(|x| x.level == PartLevel::Nickname)
+        .map(|x| {
+            let side = |ix: &[usize], parts: &[Arc<NameKeys>]| {
+                ix.iter()
+                    .map(|&i| parts[i].normalized.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            format!("{} = {}", side(&x.left, left), side(&x.right, right))
+        })
+        .collect();
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!(" (nickname: {})", pairs.join(", "))
+    }
 }
 
 impl<'r> Comparer<'r> {
@@ -302,7 +381,7 @@ impl<'r> Comparer<'r> {
                     return Outcome::missing("-");
                 }
                 let m = compare_sets(&q.separation, &c.separation, &self.opts);
-                let agree = m.smaller_covered() && m.worst() <= PartLevel::Close;
+                let agree = spelt_alike(&m);
                 Outcome::level(
                     u8::from(!agree),
                     format!("{} / {}", show(&q.separation), show(&c.separation)),
@@ -357,13 +436,18 @@ impl<'r> Comparer<'r> {
             return Outcome::missing(format!("{} / {}", show(&pq), show(&pc)));
         }
         let m = compare_sets(&pq, &pc, &self.opts);
-        let detail = format!("{} / {}", show(&pq), show(&pc));
+        let detail = format!(
+            "{} / {}{}",
+            show(&pq),
+            show(&pc),
+            nickname_note(&m, &pq, &pc)
+        );
         let level = if m.matches.is_empty() {
             5
         } else if !m.smaller_covered() {
             4
         } else {
-            m.worst() as u8
+            personal_level(m.worst())
         };
         // The agreeing part that says most about the child: the most frequent one
         // is chosen later by the scorer; here the first single-part agreement.
@@ -403,15 +487,17 @@ impl<'r> Comparer<'r> {
         } else {
             3
         };
-        Outcome::level(level, format!("{} / {}", show(a), show(b)))
+        Outcome::level(
+            level,
+            format!("{} / {}{}", show(a), show(b), nickname_note(&m, a, b)),
+        )
     }
 
     fn place_agrees(&self, a: &Parts, b: &Parts) -> Option<bool> {
         if a.is_empty() || b.is_empty() {
             return None;
         }
-        let m = compare_sets(a, b, &self.opts);
-        Some(m.smaller_covered() && m.worst() <= PartLevel::Close)
+        Some(spelt_alike(&compare_sets(a, b, &self.opts)))
     }
 
     fn origin(&self, q: &Prepared, c: &Prepared) -> Outcome {

@@ -1,14 +1,17 @@
 //! The tracing rule file (`matching-rules/tracing.toml`): which role comparisons to
-//! make and with which levels, how messy registration data is read (placeholders,
-//! particles, 1 January, swapped day and month, other calendars), candidate
-//! settings, training settings and the band thresholds. Every error names the file
-//! and the line.
+//! make and with which levels, how messy registration data is read (1 January,
+//! swapped day and month, other calendars; names by the name rules of
+//! `matching-rules/names/`, which `[names] dir` points at), candidate settings,
+//! training settings and the band thresholds. Every error names the file and the
+//! line.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::names::NameRules;
 use crate::rules::{line_of, RulesError};
 
 use super::compare::Kind;
@@ -39,10 +42,13 @@ struct RawBands {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawNames {
-    #[serde(default)]
-    placeholders: Vec<String>,
-    #[serde(default)]
-    particles: Vec<String>,
+    /// The directory of the name rules (variants, nicknames, particles,
+    /// placeholders), relative to the rule file.
+    dir: Option<Spanned<String>>,
+    /// No longer read here: the lists live in `names/placeholders.toml` and
+    /// `names/particles.toml`. Kept to say so rather than "unknown field".
+    placeholders: Option<Spanned<toml::Value>>,
+    particles: Option<Spanned<toml::Value>>,
     jaro_winkler: Option<Spanned<f64>>,
     damerau: Option<usize>,
     phonetic: Option<bool>,
@@ -135,8 +141,13 @@ pub struct ComparisonRule {
 pub struct TracingRules {
     pub likely: f64,
     pub possible: f64,
-    pub placeholders: Vec<String>,
-    pub particles: Vec<String>,
+    /// `[names] dir` as written (relative to the rule file), if any.
+    pub names_dir: Option<PathBuf>,
+    /// The name rules the comparisons use: variants, nicknames, particles and
+    /// placeholders. [`TracingRules::load`] reads them from `[names] dir`;
+    /// [`TracingRules::parse`] and files without `dir` use the built-in copy of
+    /// `matching-rules/names/`.
+    pub names: Arc<NameRules>,
     pub jaro_winkler: f64,
     pub damerau: usize,
     pub phonetic: bool,
@@ -166,13 +177,30 @@ pub struct TracingRules {
 pub const DEFAULT_RULES: &str = include_str!("../../matching-rules/tracing.toml");
 
 impl TracingRules {
+    /// Reads a rule file and the name rules its `[names] dir` names (resolved
+    /// against the file's directory).
     pub fn load(path: &Path) -> Result<TracingRules, RulesError> {
         let text = std::fs::read_to_string(path).map_err(|e| RulesError {
             file: path.to_path_buf(),
             line: None,
             message: e.to_string(),
         })?;
-        Self::parse(path, &text)
+        let mut rules = Self::parse(path, &text)?;
+        if let Some(dir) = &rules.names_dir {
+            let dir = path.parent().unwrap_or(Path::new(".")).join(dir);
+            rules.names = NameRules::load_dir(&dir).map_err(|e| RulesError {
+                file: path.to_path_buf(),
+                line: text
+                    .lines()
+                    .position(|l| {
+                        let l = l.trim_start();
+                        l.starts_with("dir ") || l.starts_with("dir=")
+                    })
+                    .map(|i| i + 1),
+                message: format!("the name rules of [names] dir: {e}"),
+            })?;
+        }
+        Ok(rules)
     }
 
     pub fn default_rules() -> TracingRules {
@@ -209,6 +237,21 @@ impl TracingRules {
                 at(raw.bands.possible.span().start),
                 "bands.possible must not exceed bands.likely".into(),
             ));
+        }
+        for (moved, file) in [
+            (&raw.names.placeholders, "placeholders.toml"),
+            (&raw.names.particles, "particles.toml"),
+        ] {
+            if let Some(v) = moved {
+                return Err(err(
+                    at(v.span().start),
+                    format!(
+                        "names.{} moved to the name rules: edit {file} in the directory \
+                         [names] dir names (matching-rules/names/)",
+                        file.trim_end_matches(".toml")
+                    ),
+                ));
+            }
         }
         if let Some(jw) = &raw.names.jaro_winkler {
             if !(0.0..=1.0).contains(jw.get_ref()) {
@@ -308,28 +351,11 @@ impl TracingRules {
                 max_level: sess.max_level,
             });
         }
-        let lower = |v: &[String]| v.iter().map(|s| crate::names::normalize(s)).collect();
         Ok(TracingRules {
             likely: *raw.bands.likely.get_ref(),
             possible: *raw.bands.possible.get_ref(),
-            placeholders: {
-                // "-" and "N/A" normalize to nothing or "n a": keep the raw lower form too.
-                let mut p: Vec<String> = lower(&raw.names.placeholders);
-                p.extend(
-                    raw.names
-                        .placeholders
-                        .iter()
-                        .map(|s| s.trim().to_lowercase()),
-                );
-                p.retain(|s| !s.is_empty());
-                p
-            },
-            particles: raw
-                .names
-                .particles
-                .iter()
-                .flat_map(|s| crate::names::name_parts(s))
-                .collect(),
+            names_dir: raw.names.dir.map(|d| PathBuf::from(d.into_inner())),
+            names: NameRules::builtin(),
             jaro_winkler: raw
                 .names
                 .jaro_winkler

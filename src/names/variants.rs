@@ -172,6 +172,13 @@ pub struct NameRules {
     fingerprint: u64,
 }
 
+/// Two rule sets are equal when they would match alike (their fingerprints).
+impl PartialEq for NameRules {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint == other.fingerprint
+    }
+}
+
 /// A 1024-bit filter of tokens by their first two bytes and length: no false
 /// negatives, few false positives for the few dozen tokens it holds.
 #[derive(Debug, Clone, Default)]
@@ -327,16 +334,39 @@ impl NameRules {
 
     /// Loads `dir/names/{variants,nicknames,particles,placeholders}.toml`.
     pub fn load(dir: &Path) -> Result<Arc<NameRules>, RuleErrors> {
+        Self::load_files(
+            dir,
+            [
+                VARIANTS_FILE,
+                NICKNAMES_FILE,
+                PARTICLES_FILE,
+                PLACEHOLDERS_FILE,
+            ],
+        )
+    }
+
+    /// Loads `{variants,nicknames,particles,placeholders}.toml` of a names
+    /// directory itself (`matching-rules/names`), as the tracing rule file's
+    /// `[names] dir` names it.
+    pub fn load_dir(names_dir: &Path) -> Result<Arc<NameRules>, RuleErrors> {
+        let file = |f: &'static str| f.strip_prefix("names/").unwrap_or(f);
+        Self::load_files(
+            names_dir,
+            [
+                file(VARIANTS_FILE),
+                file(NICKNAMES_FILE),
+                file(PARTICLES_FILE),
+                file(PLACEHOLDERS_FILE),
+            ],
+        )
+    }
+
+    fn load_files(dir: &Path, names: [&str; 4]) -> Result<Arc<NameRules>, RuleErrors> {
         let mut errors = Vec::new();
-        let files: Vec<Option<(String, String)>> = [
-            VARIANTS_FILE,
-            NICKNAMES_FILE,
-            PARTICLES_FILE,
-            PLACEHOLDERS_FILE,
-        ]
-        .iter()
-        .map(|f| read_rule_file(dir, f, &mut errors))
-        .collect();
+        let files: Vec<Option<(String, String)>> = names
+            .iter()
+            .map(|f| read_rule_file(dir, f, &mut errors))
+            .collect();
         if !errors.is_empty() {
             return Err(RuleErrors(errors));
         }

@@ -176,6 +176,36 @@ impl NameRules {
         out
     }
 
+    /// The words of a place name as compared: normalized tokens without
+    /// placeholder tokens, articles and connectors ("El Fasher" → fasher, "Al
+    /// Qamishli" → qamishli). Places keep their other words apart: no joins.
+    pub fn place_parts(&self, text: &str) -> Vec<String> {
+        let normalized = normalize(text);
+        let toks: Vec<&str> = normalized.split(' ').filter(|t| !t.is_empty()).collect();
+        let mut out = Vec::with_capacity(toks.len());
+        let mut i = 0;
+        while i < toks.len() {
+            let t = toks[i];
+            if self.may_be_special(t) {
+                if self.is_placeholder_token(t) {
+                    i += 1;
+                    continue;
+                }
+                if let Some(p) = self.particle_at(&toks, i, false) {
+                    if matches!(p.kind, ParticleKind::Article | ParticleKind::Connector)
+                        && toks.len() > p.tokens.len()
+                    {
+                        i += p.tokens.len();
+                        continue;
+                    }
+                }
+            }
+            out.push(t.to_owned());
+            i += 1;
+        }
+        out
+    }
+
     /// The particle starting at token `i`, longest first.
     fn particle_at(&self, toks: &[&str], i: usize, family: bool) -> Option<&Particle> {
         let list = self.particles.get(toks[i])?;
