@@ -125,5 +125,9 @@ pub(crate) fn build(
         doc.add_i64(f.birth_max, i64::from(y.max));
     }
     doc.add_bytes(f.summary, &s.encode());
+    doc.add_u64(
+        f.key_hash,
+        super::candidates::key_hash(s.kind, &s.agency, &s.record_id),
+    );
     doc
 }

@@ -1,0 +1,323 @@
+//! The matcher's candidate query over the search index: for one record, the records
+//! of the other kind most likely to be the same child, found by cheap term queries
+//! on the index the registry keeps from the store. The batch matcher (`famlink
+//! match`) runs it for every inquiry; a service can run it for one arriving record.
+//!
+//! The query is a disjunction of exact terms (no fuzzy automata): for each of the
+//! child's own name parts its normalized token, consonant skeletons, phonetic codes
+//! (three letters or more) and variant keys, and adjacent parts run together (merged
+//! names); the first name of the father and of the mother (tokens, skeletons,
+//! variant keys); the village, and weakly the district and separation place. Every
+//! term scores by its rarity (tantivy's BM25 inverse document frequency, times a
+//! weight per kind of term), so a child agreeing on a rare name part, a parent's name
+//! and the village outranks a namesake agreeing on a common given name alone; a term
+//! held by more than `max_term_docs` records is left out altogether (the old key
+//! index's `max_posting`). Only term queries of fields with frequencies are used, so
+//! tantivy evaluates the top N with block-max WAND and skips most of the long posting
+//! lists of common names.
+//!
+//! The kind (children or inquiries) is not a clause, which would disable that
+//! pruning: each document carries a fast `key_hash` whose lowest bit is its kind,
+//! and hits of the wrong kind (the record itself, other inquiries of the family) are
+//! dropped, the query asking for more when too many were.
+
+use std::sync::Arc;
+
+use tantivy::collector::TopDocs;
+use tantivy::columnar::ColumnValues;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocAddress, Searcher, Term};
+
+use crate::names::{skeleton_variants, NameKeys};
+use crate::record::RecordKind;
+
+use super::schema::{Fields, NameFields};
+use super::{SearchError, SearchIndex};
+
+/// The u64 the index keeps for a record in its fast `key_hash` field: a 64-bit
+/// FNV-1a hash of the agency and record id, mixed, its lowest bit the kind (0
+/// child, 1 inquiry). Stable across processes and builds (it is stored).
+pub fn key_hash(kind: RecordKind, agency: &str, record_id: &str) -> u64 {
+    let mut x: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in agency.bytes().chain([0xff]).chain(record_id.bytes()) {
+        x ^= u64::from(b);
+        x = x.wrapping_mul(0x0100_0000_01b3);
+    }
+    // splitmix64's finalizer.
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    (x & !1) | kind_bit(kind)
+}
+
+fn kind_bit(kind: RecordKind) -> u64 {
+    match kind {
+        RecordKind::Child => 0,
+        RecordKind::Inquiry => 1,
+    }
+}
+
+/// The kind a [`key_hash`] was made for.
+pub fn kind_of_hash(h: u64) -> RecordKind {
+    if h & 1 == 0 {
+        RecordKind::Child
+    } else {
+        RecordKind::Inquiry
+    }
+}
+
+/// What of a record the candidate query looks for: name parts already keyed
+/// (normalized, skeletons, phonetic codes, variant keys).
+#[derive(Debug, Default, Clone)]
+pub struct CandidateTerms<'a> {
+    /// The child's own name parts, given and family in any order.
+    pub own: Vec<&'a NameKeys>,
+    /// The father's name parts (for an inquiry filed by the father, his name);
+    /// only the first is queried.
+    pub father: Vec<&'a NameKeys>,
+    pub mother: Vec<&'a NameKeys>,
+    /// The village's parts.
+    pub village: Vec<&'a NameKeys>,
+    /// District and separation place: weak evidence, shared by many.
+    pub region: Vec<&'a NameKeys>,
+}
+
+/// How the candidate query runs.
+#[derive(Debug, Clone, Copy)]
+pub struct CandidateOptions {
+    /// The kind of record wanted (children for an inquiry).
+    pub kind: RecordKind,
+    /// Records returned, at most.
+    pub limit: usize,
+    /// Terms held by more records than this are left out.
+    pub max_term_docs: u64,
+}
+
+/// One candidate: the record's [`key_hash`] and its query score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CandidateHit {
+    pub key_hash: u64,
+    pub score: f32,
+    pub doc: DocAddress,
+}
+
+/// Weights of the kinds of terms (times each term's inverse document frequency).
+const W_OWN_EXACT: f32 = 2.0;
+const W_OWN_VARIANT: f32 = 1.5;
+const W_OWN_SKELETON: f32 = 1.0;
+const W_OWN_PHONETIC: f32 = 0.5;
+const W_OWN_NICKNAME: f32 = 1.0;
+const W_OWN_JOINED: f32 = 1.5;
+const W_PARENT: f32 = 0.8;
+const W_VILLAGE: f32 = 0.6;
+const W_REGION: f32 = 0.2;
+/// Own name parts and parent name parts queried, at most.
+const MAX_OWN: usize = 5;
+const MAX_PARENT: usize = 1;
+/// Hits of the wrong kind tolerated before asking again for more.
+const MARGIN: usize = 8;
+
+/// A searcher for candidate queries: one view of the index, with the fast column
+/// of record hashes of every segment opened once.
+pub struct CandidateSearcher {
+    searcher: Searcher,
+    fields: Fields,
+    hashes: Vec<Arc<dyn ColumnValues<u64>>>,
+}
+
+impl SearchIndex {
+    /// A candidate searcher over the index as of its last commit.
+    pub fn candidate_searcher(&self) -> Result<CandidateSearcher, SearchError> {
+        let searcher = self.reader.searcher();
+        let hashes = searcher
+            .segment_readers()
+            .iter()
+            .map(|seg| {
+                Ok(seg
+                    .fast_fields()
+                    .u64("key_hash")?
+                    .first_or_default_col(u64::MAX))
+            })
+            .collect::<Result<Vec<_>, tantivy::TantivyError>>()?;
+        Ok(CandidateSearcher {
+            searcher,
+            fields: self.fields,
+            hashes,
+        })
+    }
+}
+
+/// Collects the weighted terms of a query, each (field, text) once at its highest
+/// weight.
+struct Terms {
+    terms: Vec<(Term, f32)>,
+}
+
+impl Terms {
+    fn add(&mut self, field: Field, text: &str, weight: f32) {
+        if text.is_empty() {
+            return;
+        }
+        let t = Term::from_field_text(field, text);
+        match self.terms.iter_mut().find(|(x, _)| *x == t) {
+            Some((_, w)) => *w = w.max(weight),
+            None => self.terms.push((t, weight)),
+        }
+    }
+
+    fn parent(&mut self, nf: NameFields, k: &NameKeys, w: f32) {
+        self.add(nf.normalized, &k.normalized, w);
+        for s in k.skeletons() {
+            self.add(nf.skeleton, s, 0.6 * w);
+        }
+        if let Some(v) = nf.variants {
+            if k.variant != k.normalized {
+                self.add(v, &k.variant, 0.8 * w);
+                self.add(nf.normalized, &k.variant, 0.8 * w);
+            }
+        }
+    }
+
+    fn place(&mut self, nf: NameFields, k: &NameKeys, w: f32) {
+        self.add(nf.normalized, &k.normalized, w);
+        for s in k.skeletons() {
+            self.add(nf.skeleton, s, 0.6 * w);
+        }
+    }
+}
+
+impl CandidateSearcher {
+    /// The weighted terms of the candidate query, common ones left out.
+    pub fn terms(
+        &self,
+        t: &CandidateTerms,
+        max_term_docs: u64,
+    ) -> Result<Vec<(Term, f32)>, SearchError> {
+        let f = &self.fields;
+        let mut q = Terms { terms: Vec::new() };
+        let own = &t.own[..t.own.len().min(MAX_OWN)];
+        for k in own {
+            q.add(f.own.normalized, &k.normalized, W_OWN_EXACT);
+            for s in k.skeletons() {
+                q.add(f.own.skeleton, s, W_OWN_SKELETON);
+            }
+            if let Some(p) = f.own.phonetic {
+                for code in k.phonetic.iter().filter(|c| c.len() >= 3) {
+                    q.add(p, code, W_OWN_PHONETIC);
+                }
+            }
+            if let Some(v) = f.own.variants {
+                // A record token's variant key is in the variant field, or in the
+                // normalized field when it is the token itself.
+                if !k.variant.is_empty() {
+                    q.add(v, &k.variant, W_OWN_VARIANT);
+                    if k.variant != k.normalized {
+                        q.add(f.own.normalized, &k.variant, W_OWN_VARIANT);
+                    }
+                }
+                for n in &k.nicknames {
+                    q.add(v, n, W_OWN_NICKNAME);
+                }
+            }
+        }
+        // Merged names: adjacent parts run together meet a record's compound.
+        for len in 2..=3.min(own.len()) {
+            for w in own.windows(len) {
+                let joined: String = w.iter().map(|k| k.normalized.as_str()).collect();
+                q.add(f.own.normalized, &joined, W_OWN_JOINED);
+                for sk in skeleton_variants(&joined) {
+                    if sk.len() >= 3 {
+                        q.add(f.own.skeleton, &sk, W_OWN_SKELETON);
+                    }
+                }
+            }
+        }
+        for (parts, nf) in [(&t.father, f.father), (&t.mother, f.mother)] {
+            for k in parts.iter().take(MAX_PARENT) {
+                q.parent(nf, k, W_PARENT);
+            }
+        }
+        for k in &t.village {
+            q.place(f.place, k, W_VILLAGE);
+        }
+        for k in &t.region {
+            q.place(f.place, k, W_REGION);
+        }
+        let mut kept = Vec::with_capacity(q.terms.len());
+        for (term, w) in q.terms {
+            let df = self.searcher.doc_freq(&term)?;
+            if df > 0 && df <= max_term_docs {
+                kept.push((term, w));
+            }
+        }
+        Ok(kept)
+    }
+
+    /// The candidate query of the terms, or `None` when none is left.
+    pub fn query(
+        &self,
+        t: &CandidateTerms,
+        max_term_docs: u64,
+    ) -> Result<Option<BooleanQuery>, SearchError> {
+        let terms = self.terms(t, max_term_docs)?;
+        if terms.is_empty() {
+            return Ok(None);
+        }
+        let clauses: Vec<(Occur, Box<dyn Query>)> = terms
+            .into_iter()
+            .map(|(term, w)| {
+                let tq: Box<dyn Query> =
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                (Occur::Should, Box::new(BoostQuery::new(tq, w)) as Box<_>)
+            })
+            .collect();
+        Ok(Some(BooleanQuery::new(clauses)))
+    }
+
+    /// The best records of `opts.kind` for the terms, best first, at most
+    /// `opts.limit`.
+    pub fn search(
+        &self,
+        t: &CandidateTerms,
+        opts: &CandidateOptions,
+    ) -> Result<Vec<CandidateHit>, SearchError> {
+        let Some(query) = self.query(t, opts.max_term_docs)? else {
+            return Ok(Vec::new());
+        };
+        if opts.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let want = kind_bit(opts.kind);
+        let mut ask = opts.limit + MARGIN;
+        loop {
+            let top = self
+                .searcher
+                .search(&query, &TopDocs::with_limit(ask).order_by_score())?;
+            let got = top.len();
+            let mut hits: Vec<CandidateHit> = top
+                .into_iter()
+                .filter_map(|(score, doc)| {
+                    let h = self.hashes[doc.segment_ord as usize].get_val(doc.doc_id);
+                    (h != u64::MAX && h & 1 == want).then_some(CandidateHit {
+                        key_hash: h,
+                        score,
+                        doc,
+                    })
+                })
+                .collect();
+            if hits.len() >= opts.limit || got < ask {
+                hits.truncate(opts.limit);
+                return Ok(hits);
+            }
+            ask *= 2;
+        }
+    }
+
+    /// Documents in the index.
+    pub fn num_docs(&self) -> u64 {
+        self.searcher.num_docs()
+    }
+}
