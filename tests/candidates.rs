@@ -17,7 +17,7 @@ fn rules_with(per_inquiry: usize, max_term_docs: u64) -> TracingRules {
     let text = matching::rules::DEFAULT_RULES
         .replace("per_inquiry = 100", &format!("per_inquiry = {per_inquiry}"))
         .replace(
-            "max_term_docs = 20000",
+            "max_term_docs = 100000",
             &format!("max_term_docs = {max_term_docs}"),
         );
     let r = TracingRules::parse(Path::new("tracing.toml"), &text).unwrap();
@@ -123,6 +123,7 @@ fn finds_a_transliterated_swapped_merged_name_with_a_parent_and_respects_kind() 
         kind: RecordKind::Child,
         limit: 200,
         max_term_docs: 20_000,
+        weights: Default::default(),
     };
     let hits = searcher.search(&terms, &opts).unwrap();
     assert!(!hits.is_empty());
@@ -154,8 +155,14 @@ fn a_too_common_term_is_left_out() {
     assert!(index.candidates(&qs.prepared[0], &common).is_empty());
     let searcher = reg.index().candidate_searcher().unwrap();
     let terms = matching::candidates::search_terms(&qs.prepared[0]);
-    assert!(searcher.terms(&terms, 10).unwrap().is_empty());
-    assert!(!searcher.terms(&terms, 100).unwrap().is_empty());
+    assert!(searcher
+        .terms(&terms, 10, &Default::default())
+        .unwrap()
+        .is_empty());
+    assert!(!searcher
+        .terms(&terms, 100, &Default::default())
+        .unwrap()
+        .is_empty());
     // Under a higher limit they are, and per_inquiry bounds the candidates.
     let rules = rules_with(20, 100);
     let found = index.candidates(&qs.prepared[0], &rules);

@@ -18,7 +18,9 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::record::RecordKind;
-use crate::search::candidates::{key_hash, CandidateOptions, CandidateSearcher, CandidateTerms};
+use crate::search::candidates::{
+    key_hash, CandidateOptions, CandidateSearcher, CandidateTerms, CandidateWeights,
+};
 use crate::search::{SearchError, SearchIndex};
 
 use crate::names::NameKeys;
@@ -52,13 +54,14 @@ pub struct CandidateIndex {
 
 enum Inner {
     Keys(KeyIndex),
-    Search(SearchCandidates),
+    Search(Box<SearchCandidates>),
 }
 
 /// The search index, and the loaded children by their key hashes.
 struct SearchCandidates {
     searcher: CandidateSearcher,
     child_of: HashMap<u64, u32>,
+    weights: CandidateWeights,
 }
 
 /// Children under their keys: sorted keys, and for each the range of children.
@@ -198,6 +201,8 @@ pub fn search_terms(p: &Prepared) -> CandidateTerms<'_> {
             .chain(&p.separation)
             .map(|k| &**k)
             .collect(),
+        years: p.birth_years.map(|y| (y.min, y.max)),
+        sex: p.sex,
     }
 }
 
@@ -241,8 +246,20 @@ impl CandidateIndex {
             .map(|(i, (a, id))| (key_hash(RecordKind::Child, a, id), i as u32))
             .collect();
         Ok(CandidateIndex {
-            inner: Inner::Search(SearchCandidates { searcher, child_of }),
+            inner: Inner::Search(Box::new(SearchCandidates {
+                searcher,
+                child_of,
+                weights: CandidateWeights::default(),
+            })),
         })
+    }
+
+    /// The search-index source with other term weights (for experiments).
+    pub fn with_weights(mut self, w: CandidateWeights) -> CandidateIndex {
+        if let Inner::Search(s) = &mut self.inner {
+            s.weights = w;
+        }
+        self
     }
 
     /// Which source this is.
@@ -280,6 +297,7 @@ impl CandidateIndex {
                     kind: RecordKind::Child,
                     limit: rules.per_inquiry,
                     max_term_docs: rules.max_term_docs,
+                    weights: s.weights,
                 };
                 let hits = match s.searcher.search(&search_terms(q), &opts) {
                     Ok(h) => h,

@@ -371,7 +371,7 @@ impl TracingRules {
                     ))
                 }
             },
-            max_term_docs: raw.candidates.max_term_docs.unwrap_or(20_000),
+            max_term_docs: raw.candidates.max_term_docs.unwrap_or(100_000),
             per_inquiry: raw.candidates.per_inquiry.unwrap_or(200),
             max_posting: raw.candidates.max_posting.unwrap_or(5000),
             max_single_posting: raw.candidates.max_single_posting.unwrap_or(200),

@@ -54,6 +54,10 @@ pub(crate) struct Fields {
     /// matcher's candidate stage maps hits to its records, and tells their kind,
     /// without reading a stored document.
     pub key_hash: Field,
+    /// The birth years a record allows as terms ("2014"), and with the sex
+    /// ("m2014"), frequencies kept: the candidate query's term for age, which a
+    /// range query would not let tantivy prune.
+    pub born: Field,
 }
 
 pub(crate) const RESTRICTED: &str = "1";
@@ -111,6 +115,15 @@ pub(crate) fn build() -> (Schema, Fields) {
     let birth_max = b.add_i64_field("birth_max", year);
     let summary = b.add_bytes_field("summary", BytesOptions::default().set_stored());
     let key_hash = b.add_u64_field("key_hash", NumericOptions::default().set_fast());
+    let born = b.add_text_field(
+        "born",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::WithFreqs)
+                .set_fieldnorms(false),
+        ),
+    );
     let fields = Fields {
         key,
         kind,
@@ -128,6 +141,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         birth_max,
         summary,
         key_hash,
+        born,
     };
     (b.build(), fields)
 }
