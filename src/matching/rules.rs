@@ -362,8 +362,8 @@ impl TracingRules {
                 })
                 .collect(),
             candidate_source: match raw.candidates.source.as_ref().map(|s| s.get_ref().as_str()) {
-                None | Some("index") => super::candidates::CandidateSource::Index,
-                Some("keys") => super::candidates::CandidateSource::Keys,
+                None | Some("keys") => super::candidates::CandidateSource::Keys,
+                Some("index") => super::candidates::CandidateSource::Index,
                 Some(other) => {
                     return Err(err(
                         at(raw.candidates.source.as_ref().expect("some").span().start),

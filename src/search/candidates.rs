@@ -6,20 +6,18 @@
 //! The query is a disjunction of exact terms (no fuzzy automata): for each of the
 //! child's own name parts its normalized token, consonant skeletons, phonetic codes
 //! (three letters or more) and variant keys, and adjacent parts run together (merged
-//! names); the first name of the father and of the mother (tokens, skeletons,
-//! variant keys); the village, and weakly the district and separation place. Every
-//! term scores by its rarity (tantivy's BM25 inverse document frequency, times a
-//! weight per kind of term), so a child agreeing on a rare name part, a parent's name
-//! and the village outranks a namesake agreeing on a common given name alone; a term
-//! held by more than `max_term_docs` records is left out altogether (the old key
-//! index's `max_posting`). Only term queries of fields with frequencies are used, so
-//! tantivy evaluates the top N with block-max WAND and skips most of the long posting
-//! lists of common names.
+//! names); the first two name parts of the father and of the mother (tokens,
+//! skeletons, variant keys); the village, and weakly the district and separation
+//! place; the birth years, alone and with the sex (the `born` field). Every term
+//! scores by its rarity (tantivy's BM25 inverse document frequency) times a weight
+//! per kind of term ([`CandidateWeights`]), the weights chosen so that each fact
+//! counts alike: a child agreeing on name, parents, village and age outranks
+//! namesakes agreeing on the name alone. A term held by more than `max_term_docs`
+//! records is left out altogether (the key index's `max_posting`).
 //!
-//! The kind (children or inquiries) is not a clause, which would disable that
-//! pruning: each document carries a fast `key_hash` whose lowest bit is its kind,
-//! and hits of the wrong kind (the record itself, other inquiries of the family) are
-//! dropped, the query asking for more when too many were.
+//! The top N is exact: every document matching a term is scored. The kind (children
+//! or inquiries) is checked in the collector from a fast `key_hash` whose lowest bit
+//! is the kind, not by a query clause.
 
 use std::sync::Arc;
 
