@@ -71,3 +71,45 @@ fn train_match_and_eval_read_the_store() {
         .collect();
     assert!(!ranks.is_empty() && ranks.iter().all(|r| r == "1"));
 }
+
+#[test]
+fn train_and_match_with_candidates_from_the_search_index() {
+    let ws = Workspace::new();
+    for (kind, file) in [("child", "children.csv"), ("inquiry", "inquiries.csv")] {
+        let out = ws.import(kind, &sample(file), &[]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let rules =
+        famlink::matching::rules::DEFAULT_RULES.replace("source = \"keys\"", "source = \"index\"");
+    assert!(rules.contains("source = \"index\""));
+    let rules_file = ws.write("tracing.toml", &rules);
+    let rules_arg = format!("--rules={}", rules_file.display());
+    let out = ws.famlink(&["train", &rules_arg]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("candidate source: the search index"),
+        "{}",
+        text(&out.stderr)
+    );
+    let proposals = ws.path("p.csv");
+    let out = ws
+        .famlink(&[
+            "match",
+            &rules_arg,
+            &format!("--out={}", proposals.display()),
+            &format!("--truth={}", sample("truth_links.csv").display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // "candidate stage: N pairs (...); recall R (...)": every true pair of the
+    // sample reaches scoring.
+    let stdout = text(&out.stdout);
+    let recall: f64 = stdout
+        .split("recall ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(recall >= 0.98, "{stdout}");
+}

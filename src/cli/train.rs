@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use famlink::matching::{self, CandidateIndex, TracingRules};
+use famlink::matching::{self, CandidateIndex, CandidateSource, TracingRules};
 use famlink::record::RecordKind;
-use famlink::registry::DATABASE_FILE;
+use famlink::registry::{Registry, DATABASE_FILE};
 use famlink::store::Store;
 
 /// Learn u (random pairs), m and λ (EM, no labels) and name frequencies.
@@ -46,20 +46,48 @@ pub(crate) fn load(data: &std::path::Path, rules: &TracingRules) -> anyhow::Resu
             data.display()
         );
     }
-    // The store alone: the matcher does not need the search index brought up to date.
-    let store = Store::open(&db)?;
-    let children = matching::load_side_from_store(&store, RecordKind::Child, rules)?;
-    let inquiries = matching::load_side_from_store(&store, RecordKind::Inquiry, rules)?;
-    eprintln!(
-        "loaded {} children, {} inquiries from the store in {:.1} s",
-        children.len(),
-        inquiries.len(),
-        t.elapsed().as_secs_f64()
-    );
+    if rules.candidate_source == CandidateSource::Keys {
+        // The store alone: the key index does not need the search index.
+        let store = Store::open(&db)?;
+        let (children, inquiries) = load_sides(&store, rules, t)?;
+        let t = Instant::now();
+        let index = CandidateIndex::build(&children.prepared);
+        eprintln!(
+            "candidate key index: {} entries in {:.1} s",
+            index.entries(),
+            t.elapsed().as_secs_f64()
+        );
+        return Ok(Loaded {
+            children,
+            inquiries,
+            index,
+        });
+    }
+    // The registry brings the search index up to date with the store (or rebuilds
+    // it, when it was built by another version or under other rules).
+    let bar = super::progress_bar(0, "indexing");
+    let registry = Registry::open_with_progress(data, &mut |c| {
+        bar.set_length(c.target);
+        bar.set_position(c.indexed);
+    })?;
+    bar.finish_and_clear();
+    let lag = registry
+        .store()
+        .last_seq()?
+        .saturating_sub(registry.index().indexed_through());
+    if lag > 0 {
+        eprintln!(
+            "warning: the search index is {lag} record versions behind the store (another \
+             process holds its writer); records not yet indexed are not candidates"
+        );
+    }
+    eprintln!("search index ready in {:.1} s", t.elapsed().as_secs_f64());
+    let (children, inquiries) = load_sides(registry.store(), rules, Instant::now())?;
     let t = Instant::now();
-    let index = CandidateIndex::build(&children.prepared);
+    let index = CandidateIndex::from_search(registry.index(), &children)?;
     eprintln!(
-        "candidate index: {} entries in {:.1} s",
+        "candidate source: the search index ({} documents, {} children mapped) in {:.1} s",
+        registry.index().num_records()?,
         index.entries(),
         t.elapsed().as_secs_f64()
     );
@@ -68,6 +96,22 @@ pub(crate) fn load(data: &std::path::Path, rules: &TracingRules) -> anyhow::Resu
         inquiries,
         index,
     })
+}
+
+fn load_sides(
+    store: &Store,
+    rules: &TracingRules,
+    t: Instant,
+) -> anyhow::Result<(matching::Side, matching::Side)> {
+    let children = matching::load_side_from_store(store, RecordKind::Child, rules)?;
+    let inquiries = matching::load_side_from_store(store, RecordKind::Inquiry, rules)?;
+    eprintln!(
+        "loaded {} children, {} inquiries from the store in {:.1} s",
+        children.len(),
+        inquiries.len(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok((children, inquiries))
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {

@@ -6,8 +6,22 @@
 //! many children (Mohamed + Ali at a million records) is skipped, so an inquiry never
 //! meets a large share of the children and the work grows with the number of
 //! inquiries times a bounded number of candidates, not with the product of the sizes.
+//!
+//! The same stage can instead query the data directory's search index (see
+//! [`crate::search::candidates`]), the index the registry keeps from the store:
+//! `[candidates] source = "index"` in the tracing rule file. [`CandidateIndex`] is
+//! either; [`CandidateIndex::build`] makes the key index,
+//! [`CandidateIndex::from_search`] the search-index one.
+
+use std::collections::HashMap;
 
 use rayon::prelude::*;
+
+use crate::record::RecordKind;
+use crate::search::candidates::{
+    key_hash, CandidateOptions, CandidateSearcher, CandidateTerms, CandidateWeights,
+};
+use crate::search::{SearchError, SearchIndex};
 
 use crate::names::NameKeys;
 
@@ -15,8 +29,43 @@ use super::compare::Prepared;
 use super::rules::TracingRules;
 use crate::record::Relationship;
 
-/// Children under their keys: sorted keys, and for each the range of children.
+/// Where candidates come from (`[candidates] source` in the tracing rule file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CandidateSource {
+    /// The in-memory index of hashed blocking keys built at load.
+    Keys,
+    /// The data directory's search index (tantivy).
+    Index,
+}
+
+impl CandidateSource {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CandidateSource::Keys => "keys",
+            CandidateSource::Index => "index",
+        }
+    }
+}
+
+/// The candidate stage: the key index, or queries to the search index.
 pub struct CandidateIndex {
+    inner: Inner,
+}
+
+enum Inner {
+    Keys(KeyIndex),
+    Search(Box<SearchCandidates>),
+}
+
+/// The search index, and the loaded children by their key hashes.
+struct SearchCandidates {
+    searcher: CandidateSearcher,
+    child_of: HashMap<u64, u32>,
+    weights: CandidateWeights,
+}
+
+/// Children under their keys: sorted keys, and for each the range of children.
+struct KeyIndex {
     n_children: usize,
     keys: Vec<u64>,
     starts: Vec<u32>,
@@ -106,16 +155,7 @@ pub fn keys(p: &Prepared) -> Vec<(u64, u64)> {
             keys.push((combine(x, 0, SINGLE), SINGLE));
         }
     }
-    let father = if p.father.is_empty() && p.relationship == Some(Relationship::Father) {
-        &p.inquirer
-    } else {
-        &p.father
-    };
-    let mother = if p.mother.is_empty() && p.relationship == Some(Relationship::Mother) {
-        &p.inquirer
-    } else {
-        &p.mother
-    };
+    let (father, mother) = parents(p);
     for (parts, salt) in [(father, FATHER), (mother, MOTHER), (&p.village, VILLAGE)] {
         if let Some(first) = parts.first() {
             let mut t = Vec::new();
@@ -145,8 +185,142 @@ pub fn keys(p: &Prepared) -> Vec<(u64, u64)> {
     keys
 }
 
+/// What the search-index query looks for in a record: its own name parts, the
+/// first name of the father and of the mother (the inquirer's when filing as one),
+/// the village, the district and separation place.
+pub fn search_terms(p: &Prepared) -> CandidateTerms<'_> {
+    let (father, mother) = parents(p);
+    CandidateTerms {
+        own: p.names.iter().map(|k| &**k).collect(),
+        father: father.iter().map(|k| &**k).collect(),
+        mother: mother.iter().map(|k| &**k).collect(),
+        village: p.village.iter().map(|k| &**k).collect(),
+        region: p
+            .district
+            .iter()
+            .chain(&p.separation)
+            .map(|k| &**k)
+            .collect(),
+        years: p.birth_years.map(|y| (y.min, y.max)),
+        sex: p.sex,
+    }
+}
+
+/// The father's and mother's name parts, the inquirer's standing in for a parent
+/// who files and is not named otherwise.
+fn parents(p: &Prepared) -> (&super::compare::Parts, &super::compare::Parts) {
+    let father = if p.father.is_empty() && p.relationship == Some(Relationship::Father) {
+        &p.inquirer
+    } else {
+        &p.father
+    };
+    let mother = if p.mother.is_empty() && p.relationship == Some(Relationship::Mother) {
+        &p.inquirer
+    } else {
+        &p.mother
+    };
+    (father, mother)
+}
+
 impl CandidateIndex {
+    /// The in-memory key index of the children.
     pub fn build(children: &[Prepared]) -> CandidateIndex {
+        CandidateIndex {
+            inner: Inner::Keys(KeyIndex::build(children)),
+        }
+    }
+
+    /// Candidates from the search index: its children that are among `children`
+    /// (matched by agency and record id; a child the index does not hold yet is
+    /// never a candidate).
+    pub fn from_search(
+        index: &SearchIndex,
+        children: &super::Side,
+    ) -> Result<CandidateIndex, SearchError> {
+        let searcher = index.candidate_searcher()?;
+        let child_of = children
+            .agency
+            .iter()
+            .zip(&children.record_id)
+            .enumerate()
+            .map(|(i, (a, id))| (key_hash(RecordKind::Child, a, id), i as u32))
+            .collect();
+        Ok(CandidateIndex {
+            inner: Inner::Search(Box::new(SearchCandidates {
+                searcher,
+                child_of,
+                weights: CandidateWeights::default(),
+            })),
+        })
+    }
+
+    /// The search-index source with other term weights (for experiments).
+    pub fn with_weights(mut self, w: CandidateWeights) -> CandidateIndex {
+        if let Inner::Search(s) = &mut self.inner {
+            s.weights = w;
+        }
+        self
+    }
+
+    /// Which source this is.
+    pub fn source(&self) -> CandidateSource {
+        match &self.inner {
+            Inner::Keys(_) => CandidateSource::Keys,
+            Inner::Search(_) => CandidateSource::Index,
+        }
+    }
+
+    /// The children under a key of the key index (none for the search index).
+    pub fn postings(&self, key: u64) -> &[u32] {
+        match &self.inner {
+            Inner::Keys(k) => k.postings(key),
+            Inner::Search(_) => &[],
+        }
+    }
+
+    /// Entries held (children × keys) for the key index, children mapped for the
+    /// search index: for memory reports.
+    pub fn entries(&self) -> usize {
+        match &self.inner {
+            Inner::Keys(k) => k.entries(),
+            Inner::Search(s) => s.child_of.len(),
+        }
+    }
+
+    /// The candidates of an inquiry, at most `rules.per_inquiry`, sorted by child
+    /// index.
+    pub fn candidates(&self, q: &Prepared, rules: &TracingRules) -> Vec<u32> {
+        match &self.inner {
+            Inner::Keys(k) => k.candidates(q, rules),
+            Inner::Search(s) => {
+                let opts = CandidateOptions {
+                    kind: RecordKind::Child,
+                    limit: rules.per_inquiry,
+                    max_term_docs: rules.max_term_docs,
+                    weights: s.weights,
+                };
+                let hits = match s.searcher.search(&search_terms(q), &opts) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        // No names in logs: the error only.
+                        tracing::warn!("candidate query failed: {e}");
+                        Vec::new()
+                    }
+                };
+                let mut out: Vec<u32> = hits
+                    .iter()
+                    .filter_map(|h| s.child_of.get(&h.key_hash).copied())
+                    .collect();
+                out.sort_unstable();
+                out.dedup();
+                out
+            }
+        }
+    }
+}
+
+impl KeyIndex {
+    fn build(children: &[Prepared]) -> KeyIndex {
         let mut pairs: Vec<(u64, u32)> = children
             .par_iter()
             .enumerate()
@@ -164,7 +338,7 @@ impl CandidateIndex {
             ids.push(c);
         }
         starts.push(ids.len() as u32);
-        CandidateIndex {
+        KeyIndex {
             n_children: children.len(),
             keys,
             starts,
@@ -172,22 +346,21 @@ impl CandidateIndex {
         }
     }
 
-    pub fn postings(&self, key: u64) -> &[u32] {
+    fn postings(&self, key: u64) -> &[u32] {
         match self.keys.binary_search(&key) {
             Ok(i) => &self.children[self.starts[i] as usize..self.starts[i + 1] as usize],
             Err(_) => &[],
         }
     }
 
-    /// Entries held (children × keys), for memory reports.
-    pub fn entries(&self) -> usize {
+    fn entries(&self) -> usize {
         self.children.len()
     }
 
     /// The candidates of an inquiry: children sharing most keys with it, at most
     /// `rules.per_inquiry`, keys held by more than `rules.max_posting` children
     /// skipped.
-    pub fn candidates(&self, q: &Prepared, rules: &TracingRules) -> Vec<u32> {
+    fn candidates(&self, q: &Prepared, rules: &TracingRules) -> Vec<u32> {
         // Each shared key counts by how rare it is (an inverse document frequency):
         // two children sharing a rare name pair say more than a common one.
         let mut hits: crate::link::data::FastMap<u32, f32> = Default::default();

@@ -36,7 +36,7 @@ use crate::model::{
 };
 use crate::record::{RawRow, Record, RecordKind, RowParser};
 
-pub use candidates::CandidateIndex;
+pub use candidates::{CandidateIndex, CandidateSource};
 pub use compare::{Comparer, Kind, Outcome, Prepared, Preparer};
 pub use live::{Engine, ModelStart};
 pub use rules::TracingRules;

@@ -76,6 +76,8 @@ struct RawCalendar {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawCandidates {
+    source: Option<Spanned<String>>,
+    max_term_docs: Option<u64>,
     per_inquiry: Option<usize>,
     max_posting: Option<usize>,
     max_single_posting: Option<usize>,
@@ -156,6 +158,10 @@ pub struct TracingRules {
     pub day_month_swap: bool,
     pub tolerance_years: u32,
     pub calendars: Vec<Calendar>,
+    /// Where candidates come from: the key index or the search index.
+    pub candidate_source: super::candidates::CandidateSource,
+    /// Search-index source: terms held by more records than this are left out.
+    pub max_term_docs: u64,
     pub per_inquiry: usize,
     pub max_posting: usize,
     /// A single name part on its own is a key only when at most this many children
@@ -381,6 +387,17 @@ impl TracingRules {
                     years_behind: c.years_behind.clone(),
                 })
                 .collect(),
+            candidate_source: match raw.candidates.source.as_ref().map(|s| s.get_ref().as_str()) {
+                None | Some("keys") => super::candidates::CandidateSource::Keys,
+                Some("index") => super::candidates::CandidateSource::Index,
+                Some(other) => {
+                    return Err(err(
+                        at(raw.candidates.source.as_ref().expect("some").span().start),
+                        format!("candidates.source is index or keys, got {other:?}"),
+                    ))
+                }
+            },
+            max_term_docs: raw.candidates.max_term_docs.unwrap_or(100_000),
             per_inquiry: raw.candidates.per_inquiry.unwrap_or(200),
             max_posting: raw.candidates.max_posting.unwrap_or(5000),
             max_single_posting: raw.candidates.max_single_posting.unwrap_or(200),

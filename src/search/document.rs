@@ -125,5 +125,14 @@ pub(crate) fn build(
         doc.add_i64(f.birth_max, i64::from(y.max));
     }
     doc.add_bytes(f.summary, &s.encode());
+    if let Some(y) = s.birth {
+        for (term, _) in super::candidates::born_terms(y.min, y.max, s.sex) {
+            doc.add_text(f.born, term);
+        }
+    }
+    doc.add_u64(
+        f.key_hash,
+        super::candidates::key_hash(s.kind, &s.agency, &s.record_id),
+    );
     doc
 }

@@ -25,6 +25,7 @@
 //! records index in 8–11 s into about 110 MiB with under 300 MiB of memory, and a
 //! search takes about 4 ms (p95 under 10 ms).
 
+pub mod candidates;
 mod document;
 mod query;
 mod rank;
@@ -161,7 +162,7 @@ const KEY_CACHE_CAPACITY: usize = 200_000;
 /// Changes with anything that changes what is indexed; an index of another format
 /// is rebuilt. The rules' fingerprint is recorded next to it: an index built under
 /// other matching rules is rebuilt too.
-const FORMAT: &str = "famlink-search/5";
+const FORMAT: &str = "famlink-search/7";
 
 fn payload(rules: u64, through: u64) -> String {
     format!("{FORMAT} rules={rules:016x} through={through}")

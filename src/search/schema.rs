@@ -50,6 +50,14 @@ pub(crate) struct Fields {
     pub birth_max: Field,
     /// The compact summary the ranker reads (see `summary`).
     pub summary: Field,
+    /// A fast u64 naming the record (see `candidates::key_hash`): the batch
+    /// matcher's candidate stage maps hits to its records, and tells their kind,
+    /// without reading a stored document.
+    pub key_hash: Field,
+    /// The birth years a record allows as terms ("2014"), and with the sex
+    /// ("m2014"), frequencies kept: the candidate query's term for age, which a
+    /// range query would not let tantivy prune.
+    pub born: Field,
 }
 
 pub(crate) const RESTRICTED: &str = "1";
@@ -106,6 +114,16 @@ pub(crate) fn build() -> (Schema, Fields) {
     let birth_min = b.add_i64_field("birth_min", year.clone());
     let birth_max = b.add_i64_field("birth_max", year);
     let summary = b.add_bytes_field("summary", BytesOptions::default().set_stored());
+    let key_hash = b.add_u64_field("key_hash", NumericOptions::default().set_fast());
+    let born = b.add_text_field(
+        "born",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::WithFreqs)
+                .set_fieldnorms(false),
+        ),
+    );
     let fields = Fields {
         key,
         kind,
@@ -122,6 +140,8 @@ pub(crate) fn build() -> (Schema, Fields) {
         birth_min,
         birth_max,
         summary,
+        key_hash,
+        born,
     };
     (b.build(), fields)
 }
