@@ -33,6 +33,12 @@ fn train_match_and_eval_read_the_store() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(ws.data().join("model/tracing.model.json").is_file());
     assert!(text(&out.stderr).contains("loaded 300 children, 150 inquiries"));
+    // The committed rules (`source = "auto"`): the search index at this size.
+    assert!(
+        text(&out.stderr).contains("candidate source: the search index"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let proposals = ws.path("p.csv");
     let out = ws
@@ -72,8 +78,10 @@ fn train_match_and_eval_read_the_store() {
     assert!(!ranks.is_empty() && ranks.iter().all(|r| r == "1"));
 }
 
+/// Each candidate source, and `auto` choosing by the number of children: the key
+/// index above `index_up_to` (300 sample children against a limit of 100).
 #[test]
-fn train_and_match_with_candidates_from_the_search_index() {
+fn train_and_match_with_each_candidate_source() {
     let ws = Workspace::new();
     for (kind, file) in [("child", "children.csv"), ("inquiry", "inquiries.csv")] {
         let out = ws.import(kind, &sample(file), &[]);
@@ -82,41 +90,59 @@ fn train_and_match_with_candidates_from_the_search_index() {
     // A copy of the committed rule file elsewhere: its names directory, relative to
     // the file, is pointed back at the committed one.
     let names = Path::new(env!("CARGO_MANIFEST_DIR")).join("matching-rules/names");
-    let rules = famlink::matching::rules::DEFAULT_RULES
-        .replace("source = \"keys\"", "source = \"index\"")
-        .replace(
-            "dir = \"names\"",
-            &format!("dir = {:?}", names.display().to_string()),
-        );
-    assert!(rules.contains("source = \"index\""));
-    let rules_file = ws.write("tracing.toml", &rules);
-    let rules_arg = format!("--rules={}", rules_file.display());
-    let out = ws.famlink(&["train", &rules_arg]).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("candidate source: the search index"),
-        "{}",
-        text(&out.stderr)
+    let committed = famlink::matching::rules::DEFAULT_RULES.replace(
+        "dir = \"names\"",
+        &format!("dir = {:?}", names.display().to_string()),
     );
-    let proposals = ws.path("p.csv");
-    let out = ws
-        .famlink(&[
-            "match",
-            &rules_arg,
-            &format!("--out={}", proposals.display()),
-            &format!("--truth={}", sample("truth_links.csv").display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    // "candidate stage: N pairs (...); recall R (...)": every true pair of the
-    // sample reaches scoring.
-    let stdout = text(&out.stdout);
-    let recall: f64 = stdout
-        .split("recall ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|r| r.parse().ok())
-        .unwrap_or_else(|| panic!("{stdout}"));
-    assert!(recall >= 0.98, "{stdout}");
+    assert!(committed.contains("source = \"auto\""));
+    for (from, source, says) in [
+        (
+            "source = \"auto\"",
+            "source = \"index\"",
+            "candidate source: the search index",
+        ),
+        (
+            "source = \"auto\"",
+            "source = \"keys\"",
+            "candidate key index",
+        ),
+        (
+            "index_up_to = 200000",
+            "index_up_to = 100",
+            "candidate key index",
+        ),
+    ] {
+        assert!(committed.contains(from));
+        let rules = committed.replacen(from, source, 1);
+        let rules_file = ws.write("tracing.toml", &rules);
+        let rules_arg = format!("--rules={}", rules_file.display());
+        let out = ws.famlink(&["train", &rules_arg]).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(says),
+            "{source}: {}",
+            text(&out.stderr)
+        );
+        let proposals = ws.path("p.csv");
+        let out = ws
+            .famlink(&[
+                "match",
+                &rules_arg,
+                &format!("--out={}", proposals.display()),
+                &format!("--truth={}", sample("truth_links.csv").display()),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        // "candidate stage: N pairs (...); recall R (...)": every true pair of the
+        // sample reaches scoring.
+        let stdout = text(&out.stdout);
+        let recall: f64 = stdout
+            .split("recall ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|r| r.parse().ok())
+            .unwrap_or_else(|| panic!("{stdout}"));
+        assert!(recall >= 0.98, "{source}: {stdout}");
+    }
 }

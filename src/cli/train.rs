@@ -46,9 +46,10 @@ pub(crate) fn load(data: &std::path::Path, rules: &TracingRules) -> anyhow::Resu
             data.display()
         );
     }
-    if rules.candidate_source == CandidateSource::Keys {
+    let store = Store::open(&db)?;
+    let source = rules.source_for(store.stats()?.children);
+    if source == CandidateSource::Keys {
         // The store alone: the key index does not need the search index.
-        let store = Store::open(&db)?;
         let (children, inquiries) = load_sides(&store, rules, t)?;
         let t = Instant::now();
         let index = CandidateIndex::build(&children.prepared);
@@ -63,6 +64,7 @@ pub(crate) fn load(data: &std::path::Path, rules: &TracingRules) -> anyhow::Resu
             index,
         });
     }
+    drop(store);
     // The registry brings the search index up to date with the store (or rebuilds
     // it, when it was built by another version or under other rules).
     let bar = super::progress_bar(0, "indexing");

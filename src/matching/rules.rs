@@ -77,6 +77,7 @@ struct RawCalendar {
 #[serde(deny_unknown_fields)]
 struct RawCandidates {
     source: Option<Spanned<String>>,
+    index_up_to: Option<u64>,
     max_term_docs: Option<u64>,
     per_inquiry: Option<usize>,
     max_posting: Option<usize>,
@@ -158,8 +159,13 @@ pub struct TracingRules {
     pub day_month_swap: bool,
     pub tolerance_years: u32,
     pub calendars: Vec<Calendar>,
-    /// Where candidates come from: the key index or the search index.
+    /// Where candidates come from: the key index or the search index (see
+    /// [`TracingRules::source_for`]).
     pub candidate_source: super::candidates::CandidateSource,
+    /// `source = "auto"`: the search index while the children number at most this,
+    /// the key index above (at a million children the key index is faster and
+    /// finds more; see BENCHMARKS.md).
+    pub index_up_to: Option<u64>,
     /// Search-index source: terms held by more records than this are left out.
     pub max_term_docs: u64,
     pub per_inquiry: usize,
@@ -183,6 +189,16 @@ pub struct TracingRules {
 pub const DEFAULT_RULES: &str = include_str!("../../matching-rules/tracing.toml");
 
 impl TracingRules {
+    /// The candidate source for a store holding `children` children: with
+    /// `source = "auto"`, the search index up to `index_up_to` children and the key
+    /// index above.
+    pub fn source_for(&self, children: u64) -> super::candidates::CandidateSource {
+        match self.index_up_to {
+            Some(limit) if children > limit => super::candidates::CandidateSource::Keys,
+            _ => self.candidate_source,
+        }
+    }
+
     /// Reads a rule file and the name rules its `[names] dir` names (resolved
     /// against the file's directory).
     pub fn load(path: &Path) -> Result<TracingRules, RulesError> {
@@ -387,13 +403,17 @@ impl TracingRules {
                     years_behind: c.years_behind.clone(),
                 })
                 .collect(),
+            index_up_to: match raw.candidates.source.as_ref().map(|s| s.get_ref().as_str()) {
+                Some("auto") => Some(raw.candidates.index_up_to.unwrap_or(200_000)),
+                _ => None,
+            },
             candidate_source: match raw.candidates.source.as_ref().map(|s| s.get_ref().as_str()) {
                 None | Some("keys") => super::candidates::CandidateSource::Keys,
-                Some("index") => super::candidates::CandidateSource::Index,
+                Some("index") | Some("auto") => super::candidates::CandidateSource::Index,
                 Some(other) => {
                     return Err(err(
                         at(raw.candidates.source.as_ref().expect("some").span().start),
-                        format!("candidates.source is index or keys, got {other:?}"),
+                        format!("candidates.source is auto, index or keys, got {other:?}"),
                     ))
                 }
             },
