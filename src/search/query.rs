@@ -61,10 +61,23 @@ impl Should {
         self.terms.is_empty()
     }
 
-    fn into_query(self) -> BooleanQuery {
-        BooleanQuery::new(
-            self.terms
-                .into_iter()
+    /// The query, without the clauses on `broad` fields (skeletons, phonetic
+    /// codes) whose terms more than `max_doc_freq` documents hold.
+    fn into_query(
+        self,
+        searcher: &Searcher,
+        broad: &[Field],
+        max_doc_freq: u64,
+    ) -> Result<BooleanQuery, SearchError> {
+        let mut kept = Vec::with_capacity(self.terms.len());
+        for (t, boost) in self.terms {
+            if broad.contains(&t.field()) && searcher.doc_freq(&t)? > max_doc_freq {
+                continue;
+            }
+            kept.push((t, boost));
+        }
+        Ok(BooleanQuery::new(
+            kept.into_iter()
                 .map(|(t, boost)| {
                     let q: Box<dyn Query> =
                         Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs));
@@ -76,7 +89,7 @@ impl Should {
                     (Occur::Should, q)
                 })
                 .collect(),
-        )
+        ))
     }
 }
 
@@ -267,6 +280,14 @@ fn name_clauses(
 const W_NAME: f32 = 1.0;
 const W_PARENT: f32 = 0.6;
 const W_PLACE: f32 = 0.4;
+/// A skeleton or phonetic code held by more than one record in this many (and by
+/// more than [`BROAD_FLOOR`] records) is left out of the candidate query: "mhmd"
+/// or "MHMT" match a sixth of a million records, cost most of the query's
+/// postings, and add next to nothing a token's own spelling, its neighbours
+/// and its variant keys do not (the ranker still compares skeletons and codes).
+/// Measured at 1,000,000 records: a third less CPU per search, the same ranking.
+const BROAD_SHARE: u64 = 50;
+const BROAD_FLOOR: u64 = 20_000;
 /// How far outside the asked birth years a name-less query still looks.
 pub(crate) const YEAR_SLACK: i32 = 3;
 
@@ -336,7 +357,17 @@ pub(crate) fn candidate_query<'a>(
         // Term queries alone, all reading frequencies: tantivy prunes such a union
         // with block-max WAND. The kind of record, the consent rule, the birth
         // years and sex are the collector's (see [`CandidateFilter`]).
-        return Ok(Some(Box::new(should.into_query())));
+        let mut broad = Vec::new();
+        for nf in [f.own, f.father, f.mother, f.relative, f.place] {
+            broad.push(nf.skeleton);
+            broad.extend(nf.phonetic);
+        }
+        let max_df = (searcher.num_docs() / BROAD_SHARE).max(BROAD_FLOOR);
+        let q = should.into_query(searcher, &broad, max_df)?;
+        if q.clauses().is_empty() {
+            return Ok(None);
+        }
+        return Ok(Some(Box::new(q)));
     }
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if let Some(y) = p.years {
