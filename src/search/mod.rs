@@ -7,7 +7,7 @@
 //! The index keeps only what ranking needs: the store re-reads records for display.
 //!
 //! A search runs in two steps. A broad, cheap tantivy query over normalized tokens,
-//! fuzzy terms, phonetic codes, consonant skeletons, variant keys and nickname
+//! their indexed neighbours within one edit, phonetic codes, consonant skeletons, variant keys and nickname
 //! expansions, and gazetteer places proposes a few hundred candidates (birth years
 //! and sex only tilt that choice: ages are guessed). Then famlink's own ranker
 //! scores each candidate against the query on names (token by token, in any order,
@@ -21,9 +21,10 @@
 //! [`Rulebook`]): the index records their fingerprint, and an index built under
 //! other rules is rebuilt.
 //!
-//! Measured on a shared 2-core machine (see `tests/search_bench.rs`): a million
-//! records index in 8–11 s into about 110 MiB with under 300 MiB of memory, and a
-//! search takes about 4 ms (p95 under 10 ms).
+//! Measured on a shared 2-core machine (see `tests/search_bench.rs` and
+//! BENCHMARKS.md): a million records index in 12–20 s into about 120 MiB with
+//! under 300 MiB of memory, and a search takes about 2 ms (p95 under 5 ms), half a
+//! millisecond to a millisecond of it on the CPU.
 
 mod document;
 mod query;

@@ -115,7 +115,7 @@ const MAX_NEIGHBOURS: usize = 64;
 /// candidate spelling is looked up in the term dictionaries, a few hundred
 /// lookups, where tantivy's fuzzy query would walk a Levenshtein automaton over
 /// the whole dictionary and then read every posting of what it found. The
-/// neighbours become plain term queries, which block-max WAND can skip through.
+/// neighbours become plain term queries.
 fn neighbours(
     searcher: &Searcher,
     field: Field,
@@ -354,9 +354,8 @@ pub(crate) fn candidate_query<'a>(
     }
 
     if !should.is_empty() {
-        // Term queries alone, all reading frequencies: tantivy prunes such a union
-        // with block-max WAND. The kind of record, the consent rule, the birth
-        // years and sex are the collector's (see [`CandidateFilter`]).
+        // Term queries alone, one per term. The kind of record, the consent rule,
+        // the birth years and sex are the collector's (see [`CandidateFilter`]).
         let mut broad = Vec::new();
         for nf in [f.own, f.father, f.mother, f.relative, f.place] {
             broad.push(nf.skeleton);

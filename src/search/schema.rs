@@ -8,9 +8,9 @@ use tantivy::schema::{
 /// are kept apart so that each has its own term statistics.
 ///
 /// Only the child's own names carry phonetic codes and compound forms. Parents'
-/// names and places are secondary criteria: their tokens and skeletons (with fuzzy
-/// terms at query time) find the candidates, the ranker compares them fully, and a
-/// quarter of the terms of a record are saved.
+/// names and places are secondary criteria: their tokens and skeletons (with the
+/// indexed spellings within one edit at query time) find the candidates, the
+/// ranker compares them fully, and a quarter of the terms of a record are saved.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NameFields {
     pub normalized: Field,
@@ -20,7 +20,7 @@ pub(crate) struct NameFields {
     /// `document::add_names`): the child's and the parents' names only.
     pub variants: Option<Field>,
     /// The child's own names: phonetic codes, multi-token values also indexed run
-    /// together, and a wider fuzzy match for long names.
+    /// together.
     pub full: bool,
 }
 
@@ -101,8 +101,8 @@ pub(crate) fn build() -> (Schema, Fields) {
     let mother = name_fields(&mut b, "mother", false, true);
     let relative = name_fields(&mut b, "relative", false, false);
     let place = name_fields(&mut b, "place", false, false);
-    // With frequencies, as the name fields: a union of term queries that all read
-    // frequencies is one tantivy can prune (block-max WAND).
+    // With frequencies, as the name fields: every term of the candidate query
+    // scores alike.
     let country = b.add_text_field(
         "country",
         TextOptions::default().set_indexing_options(
