@@ -23,8 +23,8 @@
 //!
 //! Measured on a shared 2-core machine (see `tests/search_bench.rs` and
 //! BENCHMARKS.md): a million records index in 12–20 s into about 120 MiB with
-//! under 300 MiB of memory, and a search takes about 2 ms (p95 under 5 ms), half a
-//! millisecond to a millisecond of it on the CPU.
+//! under 300 MiB of memory, and a search takes about 2.5 ms of CPU (p95 under 5 ms
+//! on a quiet core).
 
 mod document;
 mod query;
@@ -152,7 +152,7 @@ pub struct SearchHit {
 const CANDIDATES: usize = 200;
 /// Candidates the ranker looks at, at least, when the query gives birth years
 /// (they scale the candidates' text scores). Measured at 1,000,000 records: the
-/// same ranking as with 200, and two fifths less CPU per search.
+/// same ranking as with 200, and a quarter off the median search time.
 const CANDIDATES_WITH_YEARS: usize = 120;
 /// Hits scoring below this are not worth an officer's time.
 const MIN_SCORE: f32 = 0.2;
