@@ -118,7 +118,12 @@ pub(crate) fn build(
     doc.add_text(f.sex, s.sex.code());
     doc.add_u64(
         f.facts,
-        pack_facts(sex_code(s.sex), s.birth.map(|y| (y.min, y.max))),
+        pack_facts(
+            sex_code(s.sex),
+            s.birth.map(|y| (y.min, y.max)),
+            s.kind == RecordKind::Inquiry,
+            !s.consent,
+        ),
     );
     if let Some(y) = s.birth {
         doc.add_i64(f.birth_min, i64::from(y.min));

@@ -7,7 +7,7 @@
 //! The index keeps only what ranking needs: the store re-reads records for display.
 //!
 //! A search runs in two steps. A broad, cheap tantivy query over normalized tokens,
-//! fuzzy terms, phonetic codes, consonant skeletons, variant keys and nickname
+//! their indexed neighbours within one edit, phonetic codes, consonant skeletons, variant keys and nickname
 //! expansions, and gazetteer places proposes a few hundred candidates (birth years
 //! and sex only tilt that choice: ages are guessed). Then famlink's own ranker
 //! scores each candidate against the query on names (token by token, in any order,
@@ -21,9 +21,10 @@
 //! [`Rulebook`]): the index records their fingerprint, and an index built under
 //! other rules is rebuilt.
 //!
-//! Measured on a shared 2-core machine (see `tests/search_bench.rs`): a million
-//! records index in 8–11 s into about 110 MiB with under 300 MiB of memory, and a
-//! search takes about 4 ms (p95 under 10 ms).
+//! Measured on a shared 2-core machine (see `tests/search_bench.rs` and
+//! BENCHMARKS.md): a million records index in 12–20 s into about 120 MiB with
+//! under 300 MiB of memory, and a search takes about 2.5 ms of CPU (p95 under 5 ms
+//! on a quiet core).
 
 pub mod candidates;
 mod document;
@@ -39,12 +40,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::Value;
 use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Score, Searcher,
-    SegmentReader, TantivyDocument, Term,
+    TantivyDocument, Term,
 };
 
 use crate::names::{name_parts, KeyCache, NameKeyer, SharedKeyCache};
@@ -151,6 +151,10 @@ pub struct SearchHit {
 
 /// Candidates the ranker looks at, at least.
 const CANDIDATES: usize = 200;
+/// Candidates the ranker looks at, at least, when the query gives birth years
+/// (they scale the candidates' text scores). Measured at 1,000,000 records: the
+/// same ranking as with 200, and a quarter off the median search time.
+const CANDIDATES_WITH_YEARS: usize = 120;
 /// Hits scoring below this are not worth an officer's time.
 const MIN_SCORE: f32 = 0.2;
 /// Memory for the indexing threads together.
@@ -162,7 +166,7 @@ const KEY_CACHE_CAPACITY: usize = 200_000;
 /// Changes with anything that changes what is indexed; an index of another format
 /// is rebuilt. The rules' fingerprint is recorded next to it: an index built under
 /// other matching rules is rebuilt too.
-const FORMAT: &str = "famlink-search/7";
+const FORMAT: &str = "famlink-search/8";
 
 fn payload(rules: u64, through: u64) -> String {
     format!("{FORMAT} rules={rules:016x} through={through}")
@@ -302,7 +306,9 @@ impl SearchIndex {
         if !p.has_criteria() {
             return Err(SearchError::EmptyQuery);
         }
-        let Some(query) = query::candidate_query(&self.fields, &p, &self.rules.places) else {
+        let searcher = self.reader.searcher();
+        let Some(query) = query::candidate_query(&self.fields, &p, &self.rules.places, &searcher)?
+        else {
             return Err(SearchError::EmptyQuery);
         };
         let limit = if q.limit == 0 {
@@ -310,29 +316,17 @@ impl SearchIndex {
         } else {
             q.limit
         };
-        let pool = CANDIDATES.max(limit.saturating_mul(4));
-        let searcher = self.reader.searcher();
-        let candidates: Vec<(Score, DocAddress)> = if p.years.is_some() || p.sex.is_some() {
-            let years = p.years.map(|y| (y.min, y.max));
-            let sex = query::sex_code_of(&p);
-            let collector = TopDocs::with_limit(pool).tweak_score(move |seg: &SegmentReader| {
-                let facts = seg
-                    .fast_fields()
-                    .u64("facts")
-                    .ok()
-                    .map(|c| c.first_or_default_col(0));
-                move |doc, score: Score| {
-                    let v = facts.as_ref().map_or(0, |c| c.get_val(doc));
-                    score * query::candidate_factor(years, sex, v)
-                }
-            });
-            searcher.search(&*query, &collector)?
+        // Birth years already lean the pool to the right records: fewer will do.
+        let least = if p.years.is_some() {
+            CANDIDATES_WITH_YEARS
         } else {
-            searcher.search(&*query, &TopDocs::with_limit(pool).order_by_score())?
+            CANDIDATES
         };
+        let pool = least.max(limit.saturating_mul(4));
+        let candidates = self.candidates(&searcher, &*query, &p, pool)?;
 
         let mut ranked: Vec<(f32, Summary)> = Vec::with_capacity(candidates.len());
-        for (_, addr) in candidates {
+        for addr in candidates {
             let doc: TantivyDocument = searcher.doc(addr)?;
             let bytes = doc
                 .get_first(self.fields.summary)
@@ -388,6 +382,65 @@ impl SearchIndex {
             .unwrap_or(0)
     }
 
+    /// The `pool` best candidates of the query, best first.
+    ///
+    /// The text score of a document is scaled by a factor in [0, 1] read from its
+    /// fast fields: the birth years and sex lean the pool to the right age, and the
+    /// hard filters (the kind of record, the consent rule) give 0, so that a
+    /// record the viewer may not see never takes the place of one it may.
+    ///
+    /// (Block-max WAND, tantivy's pruned top-k, would be valid for a factor that
+    /// never raises a score, but over these boosted, fieldnorm-less term queries
+    /// it skipped documents that belonged in the pool; every match is scored.)
+    fn candidates(
+        &self,
+        searcher: &Searcher,
+        query: &dyn tantivy::query::Query,
+        p: &Prepared,
+        pool: usize,
+    ) -> Result<Vec<DocAddress>, SearchError> {
+        let weight = query.weight(tantivy::query::EnableScoring::enabled_from_searcher(
+            searcher,
+        ))?;
+        let filter = query::CandidateFilter::new(p);
+        let mut heap = TopCandidates::new(pool);
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            let facts = seg.fast_fields().u64("facts")?.first_or_default_col(0);
+            // The viewer's agency as an ordinal of this segment's agency column:
+            // only read for children without consent.
+            let (agencies, viewer) = match &p.viewer_agency {
+                Some(viewer) => match seg.fast_fields().str("agency")? {
+                    Some(col) => {
+                        let ord = col.dictionary().term_ord(viewer.as_bytes())?;
+                        (Some(col), ord)
+                    }
+                    None => (None, None),
+                },
+                None => (None, None),
+            };
+            let alive = seg.alive_bitset();
+            let seg_ord = ord as u32;
+            weight.for_each(seg, &mut |doc, score| {
+                if score <= heap.threshold() || alive.is_some_and(|a| a.is_deleted(doc)) {
+                    return;
+                }
+                let v = facts.get_val(doc);
+                let factor = filter.factor(v, || {
+                    // Hidden unless the viewer's own agency registered it.
+                    viewer.is_some()
+                        && agencies
+                            .as_ref()
+                            .and_then(|c| c.ords().first(doc))
+                            .is_some_and(|o| Some(o) == viewer)
+                });
+                if factor > 0.0 {
+                    heap.push(score * factor, DocAddress::new(seg_ord, doc));
+                }
+            })?;
+        }
+        Ok(heap.into_sorted())
+    }
+
     fn prepare(&self, q: &SearchQuery) -> Prepared {
         let names = &self.rules.names;
         // A placeholder typed into a criterion asks nothing.
@@ -422,6 +475,72 @@ impl SearchIndex {
             sex: q.sex.filter(|s| *s != Sex::Unknown),
             viewer_agency: q.viewer_agency.clone(),
         }
+    }
+}
+
+/// The best scored documents so far, at most `capacity`: a min-heap whose least
+/// score is the threshold to beat once it is full. Of equal scores the earlier
+/// document is kept, as tantivy's own collector does.
+struct TopCandidates {
+    capacity: usize,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<Scored>>,
+}
+
+#[derive(PartialEq)]
+struct Scored(Score, DocAddress);
+
+impl Eq for Scored {}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scored {
+    /// Better is greater: a higher score, then an earlier document.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0
+            .total_cmp(&other.0)
+            .then_with(|| other.1.cmp(&self.1))
+    }
+}
+
+impl TopCandidates {
+    fn new(capacity: usize) -> Self {
+        TopCandidates {
+            capacity,
+            heap: std::collections::BinaryHeap::with_capacity(capacity + 1),
+        }
+    }
+
+    fn push(&mut self, score: Score, addr: DocAddress) {
+        if self.heap.len() < self.capacity {
+            self.heap.push(std::cmp::Reverse(Scored(score, addr)));
+        } else if let Some(mut least) = self.heap.peek_mut() {
+            let s = Scored(score, addr);
+            if s > least.0 {
+                least.0 = s;
+            }
+        }
+    }
+
+    /// The score a document must beat to enter.
+    fn threshold(&self) -> Score {
+        if self.heap.len() < self.capacity {
+            Score::MIN
+        } else {
+            self.heap.peek().map_or(Score::MIN, |least| least.0 .0)
+        }
+    }
+
+    fn into_sorted(self) -> Vec<DocAddress> {
+        // Ascending by `Reverse`: best first.
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|std::cmp::Reverse(Scored(_, addr))| addr)
+            .collect()
     }
 }
 
@@ -511,10 +630,33 @@ impl IndexWriterSession {
 
     /// Commits, recording that the index now covers the store through `through_seq`,
     /// and waits for segment merges so that the index is compact when this returns.
-    pub fn commit(mut self, through_seq: u64) -> Result<(), SearchError> {
+    pub fn commit(self, through_seq: u64) -> Result<(), SearchError> {
+        self.commit_with(through_seq, false)
+    }
+
+    /// [`commit`](Self::commit), then merges every segment into one: for the end
+    /// of a bulk load, which leaves several segments of similar size that
+    /// tantivy's merge policy does not join. Each segment costs every search its
+    /// own term lookups and scorers, so a single one searches markedly faster.
+    pub fn commit_compact(self, through_seq: u64) -> Result<(), SearchError> {
+        self.commit_with(through_seq, true)
+    }
+
+    fn commit_with(mut self, through_seq: u64, compact: bool) -> Result<(), SearchError> {
+        if compact {
+            // No merges of the policy's own to collide with the one below.
+            self.writer
+                .set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        }
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(&payload(self.rules.fingerprint(), through_seq));
         prepared.commit()?;
+        if compact {
+            let ids = self.writer.index().searchable_segment_ids()?;
+            if ids.len() > 1 {
+                self.writer.merge(&ids).wait()?;
+            }
+        }
         self.writer.wait_merging_threads()?;
         self.reader.reload()?;
         self.indexed_through.store(through_seq, Ordering::Release);

@@ -36,6 +36,32 @@ pub(crate) struct QueryName {
     /// rahman" → "abdirahman"), when there are any: compared too, the better
     /// counts.
     pub full: Option<Box<QueryName>>,
+    /// The similarities of the tokens to record tokens already compared in this
+    /// search: a search ranks a hundred or more candidates, whose tokens repeat.
+    sims: SimMemo,
+}
+
+/// A record token's similarity to each query token.
+type SimRow = Box<[(f32, Via)]>;
+
+/// Record token → its [`SimRow`], for one query name.
+#[derive(Default)]
+struct SimMemo(std::cell::RefCell<std::collections::HashMap<Box<str>, SimRow>>);
+
+/// Distinct record tokens a memo keeps; a search meets far fewer.
+const SIM_MEMO_CAPACITY: usize = 4096;
+
+impl Clone for SimMemo {
+    /// A fresh memo: the copy is another query's.
+    fn clone(&self) -> Self {
+        SimMemo::default()
+    }
+}
+
+impl std::fmt::Debug for SimMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SimMemo({} tokens)", self.0.borrow().len())
+    }
 }
 
 impl QueryName {
@@ -54,6 +80,7 @@ impl QueryName {
             joined_key: cache.keyer().rules().variant_key(&joined),
             joined,
             full: None,
+            sims: SimMemo::default(),
         })
     }
 
@@ -326,11 +353,28 @@ fn match_group(
     }
     let n = q.tokens.len();
     let m = record.len();
-    let mut sims: Vec<(f32, Via)> = Vec::with_capacity(n * m);
-    for qt in &q.tokens {
-        for rc in record {
-            let (s, via) = token_similarity(qt, &rc.keys);
-            sims.push((s * rc.factor, via));
+    // Row-major by query token, as the pairing below reads it.
+    let mut sims: Vec<(f32, Via)> = vec![(0.0, Via::Spelling); n * m];
+    {
+        let mut memo = q.sims.0.borrow_mut();
+        for (j, rc) in record.iter().enumerate() {
+            let tok = rc.keys.normalized.as_str();
+            if !memo.contains_key(tok) {
+                if memo.len() >= SIM_MEMO_CAPACITY {
+                    memo.clear();
+                }
+                let row: SimRow = q
+                    .tokens
+                    .iter()
+                    .map(|qt| token_similarity(qt, &rc.keys))
+                    .collect();
+                memo.insert(tok.into(), row);
+            }
+            let row = &memo[tok];
+            for i in 0..n {
+                let (s, via) = row[i];
+                sims[i * m + j] = (s * rc.factor, via);
+            }
         }
     }
     let mut q_used = vec![false; n];

@@ -8,9 +8,9 @@ use tantivy::schema::{
 /// are kept apart so that each has its own term statistics.
 ///
 /// Only the child's own names carry phonetic codes and compound forms. Parents'
-/// names and places are secondary criteria: their tokens and skeletons (with fuzzy
-/// terms at query time) find the candidates, the ranker compares them fully, and a
-/// quarter of the terms of a record are saved.
+/// names and places are secondary criteria: their tokens and skeletons (with the
+/// indexed spellings within one edit at query time) find the candidates, the
+/// ranker compares them fully, and a quarter of the terms of a record are saved.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NameFields {
     pub normalized: Field,
@@ -20,7 +20,7 @@ pub(crate) struct NameFields {
     /// `document::add_names`): the child's and the parents' names only.
     pub variants: Option<Field>,
     /// The child's own names: phonetic codes, multi-token values also indexed run
-    /// together, and a wider fuzzy match for long names.
+    /// together.
     pub full: bool,
 }
 
@@ -43,8 +43,9 @@ pub(crate) struct Fields {
     pub country: Field,
     /// "M", "F" or "U".
     pub sex: Field,
-    /// Sex and birth years packed in one dense fast u64 (see [`pack_facts`]): the
-    /// candidate collector reads it for every matching document.
+    /// Sex, birth years, kind and consent packed in one dense fast u64 (see
+    /// [`pack_facts`]): the candidate collector reads it for every document it
+    /// scores.
     pub facts: Field,
     pub birth_min: Field,
     pub birth_max: Field,
@@ -100,14 +101,25 @@ pub(crate) fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let key = b.add_text_field("key", keyword());
     let kind = b.add_text_field("kind", keyword());
-    let agency = b.add_text_field("agency", keyword());
+    // A fast column too: the candidate collector checks the consent rule with it.
+    let agency = b.add_text_field("agency", keyword().set_fast("raw"));
     let restricted = b.add_text_field("restricted", keyword());
     let own = name_fields(&mut b, "own", true, true);
     let father = name_fields(&mut b, "father", false, true);
     let mother = name_fields(&mut b, "mother", false, true);
     let relative = name_fields(&mut b, "relative", false, false);
     let place = name_fields(&mut b, "place", false, false);
-    let country = b.add_text_field("country", keyword());
+    // With frequencies, as the name fields: every term of the candidate query
+    // scores alike.
+    let country = b.add_text_field(
+        "country",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::WithFreqs)
+                .set_fieldnorms(false),
+        ),
+    );
     let sex = b.add_text_field("sex", keyword());
     let facts = b.add_u64_field("facts", NumericOptions::default().set_fast());
     let year = NumericOptions::default().set_fast().set_indexed();
@@ -150,12 +162,29 @@ pub(crate) fn build() -> (Schema, Fields) {
 const YEAR_BASE: i32 = 1800;
 const YEAR_MASK: u64 = 0xfff;
 
-/// Packs a record's sex code (0 U, 1 M, 2 F) and birth years into one u64.
-pub(crate) fn pack_facts(sex_code: u8, birth: Option<(i32, i32)>) -> u64 {
+/// Bit of [`pack_facts`]: an inquiry (else a child).
+pub(crate) const FACT_INQUIRY: u64 = 1 << 27;
+/// Bit of [`pack_facts`]: a child without tracing consent.
+pub(crate) const FACT_RESTRICTED: u64 = 1 << 28;
+
+/// Packs a record's sex code (0 U, 1 M, 2 F) and birth years into one u64, with
+/// the [`FACT_INQUIRY`] and [`FACT_RESTRICTED`] bits.
+pub(crate) fn pack_facts(
+    sex_code: u8,
+    birth: Option<(i32, i32)>,
+    inquiry: bool,
+    restricted: bool,
+) -> u64 {
     let mut v = u64::from(sex_code & 3);
     if let Some((min, max)) = birth {
         let off = |y: i32| ((y - YEAR_BASE).clamp(0, YEAR_MASK as i32)) as u64;
         v |= 1 << 2 | off(min) << 3 | off(max) << 15;
+    }
+    if inquiry {
+        v |= FACT_INQUIRY;
+    }
+    if restricted {
+        v |= FACT_RESTRICTED;
     }
     v
 }
@@ -177,7 +206,12 @@ mod tests {
     #[test]
     fn facts_round_trip() {
         for (sex, birth) in [(0, None), (2, Some((2012, 2013))), (1, Some((1900, 2100)))] {
-            assert_eq!(unpack_facts(pack_facts(sex, birth)), (sex, birth));
+            for (inquiry, restricted) in [(false, false), (true, false), (false, true)] {
+                let v = pack_facts(sex, birth, inquiry, restricted);
+                assert_eq!(unpack_facts(v), (sex, birth));
+                assert_eq!(v & FACT_INQUIRY != 0, inquiry);
+                assert_eq!(v & FACT_RESTRICTED != 0, restricted);
+            }
         }
     }
 }
