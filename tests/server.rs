@@ -2,6 +2,10 @@
 //! `Service`, as `famlink serve` runs it) on 127.0.0.1 port 0, and a small HTTP/1.1
 //! client on plain sockets.
 
+mod common;
+
+use common::save_sample_model;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -1228,23 +1232,6 @@ fn the_logs_never_hold_names_dates_of_birth_or_contacts() {
     ] {
         assert!(!text.contains(secret), "the logs hold {secret:?}");
     }
-}
-
-/// A model trained on the committed sample, saved where `famlink train` saves it.
-fn save_sample_model(data: &Path) {
-    use famlink::matching::{self, Engine, TracingRules};
-    use famlink::record::RecordKind;
-    let text = matching::rules::DEFAULT_RULES.replace("u_pairs = 100000", "u_pairs = 20000");
-    let rules = TracingRules::parse(Path::new("tracing.toml"), &text).unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample");
-    let children =
-        matching::load_side(&root.join("children.csv"), RecordKind::Child, &rules).unwrap();
-    let inquiries =
-        matching::load_side(&root.join("inquiries.csv"), RecordKind::Inquiry, &rules).unwrap();
-    Engine::train_sides(rules, &children, &inquiries)
-        .trained
-        .save(data)
-        .unwrap();
 }
 
 #[test]

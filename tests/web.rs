@@ -3,6 +3,10 @@
 //! `application/x-www-form-urlencoded` and `multipart/form-data`.
 #![allow(dead_code)]
 
+mod common;
+
+use common::save_sample_model;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -819,23 +823,6 @@ fn an_upload_with_a_bad_row_shows_the_row_and_its_reason() {
     let r = b.send("POST", "/batches", Some(&ct), &body);
     assert_eq!(r.status, 400);
     assert!(html(&r).contains(".jsonl"));
-}
-
-/// A model trained on the committed sample, saved where `famlink train` saves it.
-fn save_sample_model(data: &Path) {
-    use famlink::matching::{self, Engine, TracingRules};
-    use famlink::record::RecordKind;
-    let text = matching::rules::DEFAULT_RULES.replace("u_pairs = 100000", "u_pairs = 20000");
-    let rules = TracingRules::parse(Path::new("tracing.toml"), &text).unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample");
-    let children =
-        matching::load_side(&root.join("children.csv"), RecordKind::Child, &rules).unwrap();
-    let inquiries =
-        matching::load_side(&root.join("inquiries.csv"), RecordKind::Inquiry, &rules).unwrap();
-    Engine::train_sides(rules, &children, &inquiries)
-        .trained
-        .save(data)
-        .unwrap();
 }
 
 fn proposal_id_in(page: &str) -> String {

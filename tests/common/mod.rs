@@ -1,5 +1,5 @@
-//! Helpers shared by the command-line tests: a data directory per test and the
-//! `famlink` binary run on it.
+//! Helpers shared by the tests: a data directory per test and the `famlink` binary
+//! run on it, and a model trained on the committed sample.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -107,4 +107,21 @@ pub fn child_row(
     village: &str,
 ) -> String {
     format!("{id},ag1,{given},{family},,{sex},{born},,,{father},,{village},,,,,,,yes")
+}
+
+/// A model trained on the committed sample, saved where `famlink train` saves it.
+pub fn save_sample_model(data: &Path) {
+    use famlink::matching::{self, Engine, TracingRules};
+    use famlink::record::RecordKind;
+    let text = matching::rules::DEFAULT_RULES.replace("u_pairs = 100000", "u_pairs = 20000");
+    let rules = TracingRules::parse(Path::new("tracing.toml"), &text).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample");
+    let children =
+        matching::load_side(&root.join("children.csv"), RecordKind::Child, &rules).unwrap();
+    let inquiries =
+        matching::load_side(&root.join("inquiries.csv"), RecordKind::Inquiry, &rules).unwrap();
+    Engine::train_sides(rules, &children, &inquiries)
+        .trained
+        .save(data)
+        .unwrap();
 }
