@@ -425,6 +425,52 @@ fn children_without_consent_are_hidden_from_other_agencies() {
     assert_eq!(ids(&index.search(&q).unwrap()), ["OPEN"]);
 }
 
+/// `only_agency` (a child without consent looking for its own agency's inquiries):
+/// only that agency's records come back, though records of other agencies that
+/// agree better abound (the filter acts in the candidate collector, so that they
+/// cannot take the pool's places).
+#[test]
+fn one_agency_only_is_filtered_before_the_candidate_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records: Vec<Record> = (0..250)
+        .map(|i| {
+            let id = format!("OTHER{i}");
+            child(Child {
+                agency: "AG2",
+                id: Box::leak(id.into_boxed_str()),
+                given: "Yulia",
+                family: "Melnyk",
+                ..Child::default()
+            })
+        })
+        .collect();
+    // Unrelated records, so that agreeing on the family name counts for something.
+    records.extend((0..1000).map(|i| {
+        child(Child {
+            agency: "AG3",
+            id: Box::leak(format!("FILL{i}").into_boxed_str()),
+            given: "Ivan",
+            family: "Petrenko",
+            ..Child::default()
+        })
+    }));
+    records.push(child(Child {
+        agency: "AG1",
+        id: "OWN",
+        given: "Yulia",
+        family: "",
+        ..Child::default()
+    }));
+    let index = build(dir.path(), &records, 1);
+    let mut q = by_name("Yulia Melnyk");
+    q.limit = 5;
+    assert!(!ids(&index.search(&q).unwrap()).contains(&"OWN"));
+    q.only_agency = Some("AG1".into());
+    assert_eq!(ids(&index.search(&q).unwrap()), ["OWN"]);
+    q.only_agency = Some("AG9".into());
+    assert!(index.search(&q).unwrap().is_empty());
+}
+
 #[test]
 fn indexed_through_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();

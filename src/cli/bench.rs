@@ -122,6 +122,7 @@ fn time_searches(args: &BenchArgs, registry: &Registry) -> anyhow::Result<ExitCo
         sex: None,
         limit: 10,
         viewer_agency: None,
+        only_agency: None,
         today,
     };
     // The index searches in a loop of their own, so that the process's CPU time

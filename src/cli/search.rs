@@ -67,6 +67,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         sex: args.sex,
         limit: args.limit,
         viewer_agency: None,
+        only_agency: None,
         today: chrono::Local::now().date_naive(),
     };
     let hits = registry.search(&query, &viewer(args.as_agency))?;

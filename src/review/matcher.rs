@@ -206,6 +206,9 @@ pub fn counterpart_query(record: &Record) -> Option<SearchQuery> {
     // A child without consent is seen only by its own agency's inquiries; an
     // inquiry looks among children as its agency would.
     q.viewer_agency = Some(record.agency.clone());
+    if record.kind() == RecordKind::Child && !record.tracing_consent() {
+        q.only_agency = Some(record.agency.clone());
+    }
     (q.name.is_some() || q.father.is_some() || q.mother.is_some()).then_some(q)
 }
 

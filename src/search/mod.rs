@@ -92,6 +92,10 @@ pub struct SearchQuery {
     /// When set, the searcher works for this agency: children without tracing
     /// consent from OTHER agencies are never returned.
     pub viewer_agency: Option<String>,
+    /// When set, only records of this agency: a child without tracing consent
+    /// looks for inquiries of its own agency alone, and other agencies' records
+    /// must not fill its candidates.
+    pub only_agency: Option<String>,
     /// The day `age` refers to (today for interactive searches); lets tests be
     /// deterministic.
     pub today: NaiveDate,
@@ -113,6 +117,7 @@ impl SearchQuery {
             sex: None,
             limit: Self::DEFAULT_LIMIT,
             viewer_agency: None,
+            only_agency: None,
             today,
         }
     }
@@ -418,11 +423,28 @@ impl SearchIndex {
                 },
                 None => (None, None),
             };
+            // Only one agency's records: its ordinal in this segment's agency
+            // column (a segment without that agency has nothing to give).
+            let only = match &p.only_agency {
+                Some(only) => match seg.fast_fields().str("agency")? {
+                    Some(col) => match col.dictionary().term_ord(only.as_bytes())? {
+                        Some(o) => Some((col, o)),
+                        None => continue,
+                    },
+                    None => continue,
+                },
+                None => None,
+            };
             let alive = seg.alive_bitset();
             let seg_ord = ord as u32;
             weight.for_each(seg, &mut |doc, score| {
                 if score <= heap.threshold() || alive.is_some_and(|a| a.is_deleted(doc)) {
                     return;
+                }
+                if let Some((col, o)) = &only {
+                    if col.ords().first(doc) != Some(*o) {
+                        return;
+                    }
                 }
                 let v = facts.get_val(doc);
                 let factor = filter.factor(v, || {
@@ -474,6 +496,7 @@ impl SearchIndex {
             years: q.birth_years(),
             sex: q.sex.filter(|s| *s != Sex::Unknown),
             viewer_agency: q.viewer_agency.clone(),
+            only_agency: q.only_agency.clone(),
         }
     }
 }

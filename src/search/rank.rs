@@ -117,6 +117,8 @@ pub(crate) struct Prepared {
     /// Only M or F; an unknown sex asks nothing.
     pub sex: Option<Sex>,
     pub viewer_agency: Option<String>,
+    /// Only records of this agency (see `SearchQuery::only_agency`).
+    pub only_agency: Option<String>,
 }
 
 impl Prepared {
@@ -132,6 +134,9 @@ impl Prepared {
     /// The consent rule: a child without tracing consent is shown only to its own
     /// agency.
     pub fn may_see(&self, s: &Summary) -> bool {
+        if self.only_agency.as_ref().is_some_and(|a| s.agency != *a) {
+            return false;
+        }
         match &self.viewer_agency {
             None => true,
             Some(viewer) => s.consent || s.agency == *viewer,
