@@ -2,6 +2,8 @@
 //! run on it, and a model trained on the committed sample.
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
