@@ -296,6 +296,24 @@ pub fn save_proposals(store: &mut Store, proposals: &[Proposal]) -> Result<Vec<i
     Ok(ids)
 }
 
+/// Whether `account` may read both records of a proposal: only then may it see or
+/// decide the proposal (to anyone else it does not exist).
+pub fn may_read_proposal(
+    store: &Store,
+    account: &crate::access::Account,
+    p: &StoredProposal,
+) -> Result<bool, StoreError> {
+    for key in [&p.child, &p.inquiry] {
+        let readable = store
+            .get(key)?
+            .is_some_and(|s| crate::access::may_read(account, &s.record));
+        if !readable {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 pub fn get_proposal(store: &Store, id: i64) -> Result<Option<StoredProposal>, ReviewError> {
     Ok(store
         .conn()

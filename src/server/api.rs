@@ -717,13 +717,8 @@ async fn decide(
         // the pool, and the pool's connections stay for readers.
         let mut store = Store::open(&st.db_path)?;
         let p = review::get_proposal(&store, id)?.ok_or_else(|| ApiError::not_found("proposal"))?;
-        for key in [&p.child, &p.inquiry] {
-            let ok = store
-                .get(key)?
-                .is_some_and(|s| access::may_read(&caller.account, &s.record));
-            if !ok {
-                return Err(ApiError::not_found("proposal"));
-            }
+        if !review::may_read_proposal(&store, &caller.account, &p)? {
+            return Err(ApiError::not_found("proposal"));
         }
         let result = review::decide(
             &mut store,

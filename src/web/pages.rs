@@ -1114,13 +1114,8 @@ pub(super) async fn decide(
     let result = blocking(&ctx, &state, move |st| {
         let mut store = Store::open(&st.db_path)?;
         let p = review::get_proposal(&store, id)?.ok_or_else(|| ApiError::not_found("proposal"))?;
-        for key in [&p.child, &p.inquiry] {
-            let ok = store
-                .get(key)?
-                .is_some_and(|s| access::may_read(&account, &s.record));
-            if !ok {
-                return Err(ApiError::not_found("proposal"));
-            }
+        if !review::may_read_proposal(&store, &account, &p)? {
+            return Err(ApiError::not_found("proposal"));
         }
         let result = review::decide(
             &mut store,
