@@ -47,7 +47,7 @@ pub(crate) fn load(data: &std::path::Path, rules: &TracingRules) -> anyhow::Resu
         );
     }
     let store = Store::open(&db)?;
-    let source = rules.source_for(store.stats()?.children);
+    let source = rules.source_for(store.count(RecordKind::Child)?);
     if source == CandidateSource::Keys {
         // The store alone: the key index does not need the search index.
         let (children, inquiries) = load_sides(&store, rules, t)?;

@@ -421,6 +421,15 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// How many current records of one kind the store holds.
+    pub fn count(&self, kind: RecordKind) -> Result<u64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM records WHERE kind = ?1",
+            params![kind.as_str()],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let count = |sql: &str| -> Result<u64, StoreError> {
             Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
