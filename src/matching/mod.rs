@@ -23,7 +23,6 @@ pub mod rules;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -34,7 +33,7 @@ use crate::compare::MISSING;
 use crate::model::{
     expectation_maximisation, pack, ComparisonModel, EmOptions, EmParams, Model, SessionReport,
 };
-use crate::record::{RawRow, Record, RecordKind, RowParser};
+use crate::record::{Record, RecordKind, RowParser};
 
 pub use candidates::{CandidateIndex, CandidateSource};
 pub use compare::{Comparer, Kind, Outcome, Prepared, Preparer};
@@ -101,24 +100,16 @@ fn read_side(
         file: path.to_path_buf(),
         message,
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(input);
-    let header: Arc<[String]> = rdr
-        .headers()
-        .map_err(|e| err(e.to_string()))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    // The import's reader: the same header and row rules as `famlink import`.
+    use crate::import::{CsvRows, Item, RowSource};
+    let mut source = CsvRows::new(input).map_err(|e| err(e.to_string()))?;
     let mut rows = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| err(e.to_string()))?;
-        rows.push(RawRow {
-            line: i as u64 + 2,
-            columns: Arc::clone(&header),
-            values: rec.iter().map(str::to_owned).collect(),
-        });
+    let mut unreadable = 0u64;
+    while let Some(item) = source.next_item() {
+        match item.map_err(|e| err(e.to_string()))? {
+            Item::Row(row) => rows.push(row),
+            Item::Unreadable { .. } => unreadable += 1,
+        }
     }
     let parser = RowParser::new(kind, None);
     type Row = Option<(Box<str>, Box<str>, Prepared)>;
@@ -142,7 +133,7 @@ fn read_side(
         agency: Vec::new(),
         record_id: Vec::new(),
         prepared: Vec::new(),
-        rejected: 0,
+        rejected: unreadable,
     };
     for r in parsed.into_iter().flatten() {
         match r {
