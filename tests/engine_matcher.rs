@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use famlink::import::{ImportOptions, Input};
 use famlink::matching::{self, Engine, TracingRules, SIBLING_NOTE};
@@ -12,7 +13,7 @@ use famlink::record::{KindDetails, Record, RecordKey, RecordKind};
 use famlink::registry::Registry;
 use famlink::review::{
     self, consent_allows, Band, CandidateSource, Decision, EngineMatcher, Matcher, MatcherError,
-    Proposal, ReviewRules, SearchCandidates,
+    Matching, Proposal, ReviewRules, SearchCandidates,
 };
 
 fn sample(name: &str) -> PathBuf {
@@ -30,7 +31,7 @@ fn rules_fast() -> TracingRules {
 struct Sample {
     _dir: tempfile::TempDir,
     registry: Registry,
-    engine: Engine,
+    engine: Arc<Engine>,
 }
 
 /// The sample, loaded and trained once for the tests that only read it.
@@ -63,7 +64,7 @@ fn load() -> Sample {
     Sample {
         _dir: dir,
         registry,
-        engine,
+        engine: Arc::new(engine),
     }
 }
 
@@ -490,4 +491,148 @@ fn an_arriving_child_is_likely_below_another_likely_child_only_as_its_double() {
     // Another registration of C0000072 itself (day and month swapped) stays likely.
     let double = s.propose_with(&only_i5, &arriving("X2", "2009-10-01"));
     assert_eq!(double[0].band, Band::Likely, "{double:?}");
+}
+
+#[test]
+fn a_better_arriving_child_demotes_the_pending_likely_child_below_it() {
+    // Its own sample: it stores records, proposals and decisions.
+    let mut s = load();
+    let matching = Matching {
+        rules: ReviewRules::parse(review::DEFAULT_RULES).unwrap(),
+        engine: Some(s.engine.clone()),
+    };
+    let inquiry = s.get(&RecordKey::new(
+        RecordKind::Inquiry,
+        "icrc-addis",
+        "I0000005",
+    ));
+    let child = s.get(&RecordKey::new(
+        RecordKind::Child,
+        "unhcr-gedaref",
+        "C0000072",
+    ));
+    let registration = |id: &str, born: Option<&str>| {
+        let mut c = child.clone();
+        c.record_id = id.into();
+        if let Some(born) = born {
+            c.birth_date = Some(born.parse().unwrap());
+        }
+        c
+    };
+    // Another child (its birth disagrees with C0000072's), another registration of
+    // C0000072 (day and month swapped), and C0000072 registered again as it is: the
+    // best match of the three.
+    let a = registration("A1", Some("2001-01-10"));
+    let double = registration("D1", Some("2009-10-01"));
+    let b = registration("B1", None);
+    let same = |x: &Record, y: &Record| {
+        s.engine
+            .same_child(&s.engine.prepare(x), &s.engine.prepare(y))
+    };
+    assert!(!same(&a, &b));
+    assert!(same(&double, &b));
+    // The inquiry registered again under other ids, one per case below.
+    let again = |id: &str| {
+        let mut q = inquiry.clone();
+        q.record_id = id.into();
+        q
+    };
+    let (deferred, rejected, doubled) = (again("I-DEF"), again("I-REJ"), again("I-DBL"));
+    let mut store =
+        famlink::store::Store::open(&s.registry.dir().join(famlink::registry::DATABASE_FILE))
+            .unwrap();
+    let mut tx = store.batch(None).unwrap();
+    for r in [&deferred, &rejected, &doubled, &a, &double, &b] {
+        tx.upsert(r).unwrap();
+    }
+    tx.commit().unwrap();
+
+    // A arrives: likely for the inquiry and two of its registrations; a reviewer
+    // defers one and rejects the other.
+    let for_a = s.propose_with(
+        &Given(vec![inquiry.key(), deferred.key(), rejected.key()]),
+        &a,
+    );
+    assert_eq!(for_a.len(), 3, "{for_a:?}");
+    assert!(for_a.iter().all(|p| p.band == Band::Likely), "{for_a:?}");
+    let ids = matching
+        .save(&mut store, std::slice::from_ref(&a), &for_a)
+        .unwrap();
+    let id_of = |q: &Record| ids[for_a.iter().position(|p| p.inquiry == q.key()).unwrap()];
+    let (a_pending, a_deferred, a_rejected) = (id_of(&inquiry), id_of(&deferred), id_of(&rejected));
+    review::decide(&mut store, a_deferred, Decision::Defer, None, "rita", None).unwrap();
+    review::decide(&mut store, a_rejected, Decision::Reject, None, "rita", None).unwrap();
+    // The double arrives: likely for the third registration of the inquiry.
+    let for_double = s.propose_with(&Given(vec![doubled.key()]), &double);
+    assert_eq!(for_double[0].band, Band::Likely, "{for_double:?}");
+    let double_id = matching
+        .save(&mut store, std::slice::from_ref(&double), &for_double)
+        .unwrap()[0];
+    let before: HashMap<i64, review::StoredProposal> =
+        [a_pending, a_deferred, a_rejected, double_id]
+            .into_iter()
+            .map(|id| (id, review::get_proposal(&store, id).unwrap().unwrap()))
+            .collect();
+
+    // B arrives as the service matches it (search candidates, then saved): likely
+    // for all four, above A and the double.
+    let b_ids = famlink::batch::match_records(&mut s.registry, &matching, std::slice::from_ref(&b))
+        .unwrap();
+    let b_props: HashMap<RecordKey, review::StoredProposal> = b_ids
+        .iter()
+        .map(|&id| review::get_proposal(&store, id).unwrap().unwrap())
+        .map(|p| (p.inquiry.clone(), p))
+        .collect();
+    for q in [&inquiry, &deferred, &rejected, &doubled] {
+        let p = &b_props[&q.key()];
+        assert_eq!(p.band, "likely", "{p:?}");
+        assert_eq!(p.status, "pending", "{p:?}");
+    }
+    let b_p = b_props[&inquiry.key()].probability;
+    assert!(
+        b_p > before[&a_pending].probability,
+        "{b_props:?} {before:?}"
+    );
+    assert!(
+        b_p > before[&double_id].probability,
+        "{b_props:?} {before:?}"
+    );
+
+    let now = |id: i64| review::get_proposal(&store, id).unwrap().unwrap();
+    // A's pending likely proposal is now possible, as a new version.
+    let demoted = now(a_pending);
+    assert_eq!(demoted.band, "possible", "{demoted:?}");
+    assert_eq!(demoted.status, "pending");
+    assert_eq!(demoted.version, before[&a_pending].version + 1);
+    assert_eq!(demoted.probability, before[&a_pending].probability);
+    // Deferred and rejected proposals are left as the reviewer left them.
+    for id in [a_deferred, a_rejected] {
+        let (was, is) = (&before[&id], now(id));
+        assert_eq!(
+            (&is.band, &is.status, is.version, &is.updated_at),
+            (&was.band, &was.status, was.version, &was.updated_at),
+            "{is:?}"
+        );
+        assert_eq!(is.band, "likely");
+    }
+    // Another registration of B itself stays likely.
+    let kept = now(double_id);
+    assert_eq!(
+        (kept.band.as_str(), kept.status.as_str(), kept.version),
+        ("likely", "pending", before[&double_id].version),
+        "{kept:?}"
+    );
+    // A reviewer deciding the version of A's proposal they saw, likely, is told it
+    // changed.
+    assert!(matches!(
+        review::decide(
+            &mut store,
+            a_pending,
+            Decision::Confirm,
+            None,
+            "rita",
+            Some(before[&a_pending].version)
+        ),
+        Err(review::ReviewError::Conflict(_))
+    ));
 }

@@ -375,7 +375,9 @@ fn check(
 }
 
 /// Matches records that have just been stored and saves the proposals.
-/// With the engine when `matching` has one, otherwise with the search matcher.
+/// With the engine when `matching` has one, otherwise with the search matcher; with
+/// the engine, saving also demotes the stored `likely` proposals an arriving child
+/// outranks ([`Matching::save`]).
 pub fn match_records(
     registry: &mut Registry,
     matching: &Matching,
@@ -386,7 +388,7 @@ pub fn match_records(
     }
     registry.catch_up(&mut |_| {})?;
     let proposals = matching.propose(registry.index(), registry.store(), records)?;
-    Ok(review::save_proposals(registry.store_mut(), &proposals)?)
+    Ok(matching.save(registry.store_mut(), records, &proposals)?)
 }
 
 /// Runs (or resumes) one batch until it is done or `stop` is raised between chunks.

@@ -9,9 +9,11 @@
 //! Consent: a child without tracing consent is proposed only with inquiries of its
 //! own agency, whichever of the two arrived. The inquirer's name never enters an
 //! explanation (only the child's side of that comparison). A pair a reviewer rejected is left out
-//! before ranking (and `save_proposals` never reopens a decided pair).
+//! before ranking (and `save_proposals` never reopens a decided pair). [`Matching::save`]
+//! stores the proposals, demoting the pending `likely` ones an arriving child outranks.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use rusqlite::params;
@@ -20,6 +22,7 @@ use super::matcher::{
     counterpart_query, Band, ComparisonExplanation, Matcher, MatcherError, Proposal, ReviewRules,
     SearchMatcher,
 };
+use super::{FirstRank, ReviewError};
 use crate::matching::{self, Engine, Prepared};
 use crate::record::{Record, RecordKey, RecordKind};
 use crate::search::{SearchError, SearchIndex};
@@ -232,7 +235,9 @@ impl Matcher for EngineMatcher<'_> {
                     .score_child(&prepared, &others, self.max_per_record);
                 // The rule of the first rank, as when the inquiry arrives: a child
                 // is likely below another likely child of the same inquiry only as
-                // another registration of that child.
+                // another registration of that child. (The other way round, a stored
+                // likely child below this one, is demoted when the proposals are
+                // saved: `Matching::save`.)
                 for p in scored
                     .iter_mut()
                     .filter(|p| p.band == matching::Band::Likely)
@@ -335,5 +340,38 @@ impl Matching {
             out.extend(matcher.propose(r)?);
         }
         Ok(out)
+    }
+
+    /// Stores the proposals [`Matching::propose`] made for `records`, which have
+    /// just arrived. With the engine, the same transaction demotes the pending
+    /// `likely` proposals an arriving child now outranks, unless they are of another
+    /// registration of that child (the rule of the first rank, from the other side:
+    /// [`super::save_proposals_ranked`]). The search matcher has no rule of the first
+    /// rank (nor a judgment of the same child), so its proposals are only stored.
+    pub fn save(
+        &self,
+        store: &mut Store,
+        records: &[Record],
+        proposals: &[Proposal],
+    ) -> Result<Vec<i64>, ReviewError> {
+        let Some(engine) = &self.engine else {
+            return super::save_proposals(store, proposals);
+        };
+        let arrived: HashSet<RecordKey> = records
+            .iter()
+            .filter(|r| r.kind() == RecordKind::Child)
+            .map(Record::key)
+            .collect();
+        let mut prep = matching::Preparer::new(&engine.rules);
+        let mut same_child =
+            |a: &Record, b: &Record| engine.same_child(&prep.prepare(a), &prep.prepare(b));
+        super::save_proposals_ranked(
+            store,
+            proposals,
+            Some(FirstRank {
+                arrived: &arrived,
+                same_child: &mut same_child,
+            }),
+        )
     }
 }

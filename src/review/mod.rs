@@ -10,6 +10,8 @@
 mod engine;
 mod matcher;
 
+use std::collections::HashSet;
+
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
@@ -19,8 +21,8 @@ pub use matcher::{
     SearchMatcher, DEFAULT_RULES,
 };
 
-use crate::record::{RecordKey, RecordKind};
-use crate::store::{now, Store, StoreError};
+use crate::record::{Record, RecordKey, RecordKind};
+use crate::store::{get_in, now, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
@@ -229,6 +231,29 @@ fn proposal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredProposal> {
 /// take the new probability and explanation, decided ones (rejected above all) are
 /// left alone. Returns the ids of the proposals now pending or deferred.
 pub fn save_proposals(store: &mut Store, proposals: &[Proposal]) -> Result<Vec<i64>, ReviewError> {
+    save_proposals_ranked(store, proposals, None)
+}
+
+/// The rule of the first rank over the proposals stored before some children
+/// arrived, for [`save_proposals_ranked`].
+pub struct FirstRank<'a> {
+    /// The children that have just arrived: their `likely` proposals rank the
+    /// stored ones.
+    pub arrived: &'a HashSet<RecordKey>,
+    /// Whether two child records are registrations of the same child (the engine's
+    /// judgment: `matching::Engine::same_child`).
+    pub same_child: &'a mut dyn FnMut(&Record, &Record) -> bool,
+}
+
+/// [`save_proposals`], and with `first_rank`, in the same transaction, the rule of
+/// the first rank from the arriving children's side: the pending `likely` proposals
+/// an arriving child outranks for an inquiry become `possible`, unless they are of
+/// another registration of that child (`demote_below` says why and how).
+pub fn save_proposals_ranked(
+    store: &mut Store,
+    proposals: &[Proposal],
+    first_rank: Option<FirstRank<'_>>,
+) -> Result<Vec<i64>, ReviewError> {
     if proposals.is_empty() {
         return Ok(Vec::new());
     }
@@ -237,6 +262,7 @@ pub fn save_proposals(store: &mut Store, proposals: &[Proposal]) -> Result<Vec<i
         .conn_mut()
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut ids = Vec::new();
+    let mut saved: Vec<(i64, &Proposal)> = Vec::new();
     for p in proposals {
         let explanation = serde_json::to_string(&p.explanation).expect("serializable");
         let existing: Option<(i64, String)> = tx
@@ -272,7 +298,9 @@ pub fn save_proposals(store: &mut Store, proposals: &[Proposal]) -> Result<Vec<i
                     at,
                     p.note
                 ])?;
-                ids.push(tx.last_insert_rowid());
+                let id = tx.last_insert_rowid();
+                ids.push(id);
+                saved.push((id, p));
             }
             Some((id, status)) if status == "pending" || status == "deferred" => {
                 tx.prepare_cached(
@@ -288,12 +316,108 @@ pub fn save_proposals(store: &mut Store, proposals: &[Proposal]) -> Result<Vec<i
                     p.note
                 ])?;
                 ids.push(id);
+                saved.push((id, p));
             }
             Some(_) => {}
         }
     }
+    if let Some(rank) = first_rank {
+        demote_below(&tx, &saved, rank, &at)?;
+    }
     tx.commit()?;
     Ok(ids)
+}
+
+/// The rule of the first rank, from the side of a child that has just arrived: a
+/// child is `likely` for an inquiry below another likely child of it only as
+/// another registration of that child. The matcher applies it to the arriving
+/// child's own proposals (`EngineMatcher`); here it goes the other way, over what
+/// was stored before. The review queue shows `likely` first, so a stale `likely`
+/// proposal left below a better one of a different child tells reviewers that two
+/// different children may each be the one sought, and sends them to the weaker one.
+///
+/// So, for each likely proposal of an arriving child just saved (best first, and
+/// only while it is still likely: a better arriving child of the same batch may
+/// have demoted it), every PENDING `likely` proposal of the same inquiry with a
+/// lower probability, whose child is not another registration of the arriving
+/// child, becomes `possible`. Deferred and decided proposals never change. A
+/// demoted proposal gets a new version and `updated_at` (a reviewer deciding the
+/// version they saw, still `likely`, gets a conflict).
+fn demote_below(
+    tx: &rusqlite::Transaction<'_>,
+    saved: &[(i64, &Proposal)],
+    rank: FirstRank<'_>,
+    at: &str,
+) -> Result<(), ReviewError> {
+    let FirstRank {
+        arrived,
+        same_child,
+    } = rank;
+    let mut ranking: Vec<(i64, &Proposal)> = saved
+        .iter()
+        .filter(|(_, p)| p.band == Band::Likely && arrived.contains(&p.child))
+        .copied()
+        .collect();
+    ranking.sort_by(|a, b| {
+        b.1.probability
+            .total_cmp(&a.1.probability)
+            .then(a.0.cmp(&b.0))
+    });
+    for (id, p) in ranking {
+        let band: String = tx
+            .prepare_cached("SELECT band FROM proposals WHERE id = ?1")?
+            .query_row(params![id], |r| r.get(0))?;
+        if band != Band::Likely.as_str() {
+            continue;
+        }
+        let below = tx
+            .prepare_cached(
+                "SELECT id, child_agency, child_id FROM proposals
+                 WHERE inquiry_agency = ?1 AND inquiry_id = ?2 AND id <> ?3
+                   AND status = 'pending' AND band = 'likely' AND probability < ?4",
+            )?
+            .query_map(
+                params![
+                    p.inquiry.agency,
+                    p.inquiry.record_id,
+                    id,
+                    p.probability as f64
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        RecordKey::new(
+                            RecordKind::Child,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                        ),
+                    ))
+                },
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        if below.is_empty() {
+            continue;
+        }
+        let Some(new) = get_in(tx, &p.child)? else {
+            continue;
+        };
+        for (other_id, child) in below {
+            // A child no longer stored cannot be judged: left as it is, as the
+            // matcher leaves it out of the rule (`likely_children_of`).
+            let Some(other) = get_in(tx, &child)? else {
+                continue;
+            };
+            if same_child(&new.record, &other.record) {
+                continue;
+            }
+            tx.prepare_cached(
+                "UPDATE proposals SET band = 'possible', version = version + 1, updated_at = ?2
+                 WHERE id = ?1 AND status = 'pending' AND band = 'likely'",
+            )?
+            .execute(params![other_id, at])?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `account` may read both records of a proposal: only then may it see or
@@ -651,6 +775,155 @@ mod tests {
         let stored = get_proposal(&store, id).unwrap().unwrap();
         assert_eq!(stored.note.as_deref(), Some("possibly a sibling"));
         assert_eq!(stored.explanation[0].weight, Some(7.11));
+    }
+
+    fn child_record(id: &str, given: &str) -> Record {
+        use crate::record::{KindDetails, Origin, Sex};
+        Record {
+            agency: "a".into(),
+            record_id: id.into(),
+            given_name: Some(given.into()),
+            family_name: None,
+            other_names: vec![],
+            sex: Sex::Female,
+            birth_date: None,
+            age: None,
+            father_name: None,
+            mother_name: None,
+            origin: Origin::default(),
+            separation_place: None,
+            separation_date: None,
+            languages: vec![],
+            notes: None,
+            details: KindDetails::Child {
+                tracing_consent: true,
+            },
+            attributes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn an_arriving_child_demotes_the_pending_likely_children_it_outranks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        // The same child when the given names agree.
+        let names = [
+            ("c1", "amina"),
+            ("c2", "hodan"),
+            ("c3", "new"),
+            ("c4", "farah"),
+            ("c5", "new"),
+            ("c6", "idil"),
+            ("c7", "sahra"),
+            ("c8", "nasra"),
+        ];
+        let mut b = store.batch(None).unwrap();
+        for (id, given) in names {
+            b.upsert(&child_record(id, given)).unwrap();
+        }
+        b.commit().unwrap();
+        let mut same_child = |x: &Record, y: &Record| x.given_name == y.given_name;
+        let possible = |c, i, p| Proposal {
+            band: Band::Possible,
+            ..proposal(c, i, p)
+        };
+        let ids = save_proposals(
+            &mut store,
+            &[
+                proposal("c1", "i1", 0.8),
+                proposal("c2", "i1", 0.7),
+                proposal("c3", "i1", 0.6),
+                possible("c4", "i1", 0.65),
+                proposal("c4", "i2", 0.5),
+                proposal("c1", "i3", 0.9),
+            ],
+        )
+        .unwrap();
+        decide(&mut store, ids[1], Decision::Defer, None, "r", None).unwrap();
+        let before: Vec<StoredProposal> = ids
+            .iter()
+            .map(|&id| get_proposal(&store, id).unwrap().unwrap())
+            .collect();
+        let arrived: HashSet<RecordKey> = [RecordKey::new(RecordKind::Child, "a", "c5")].into();
+        let new = save_proposals_ranked(
+            &mut store,
+            &[proposal("c5", "i1", 0.85), proposal("c5", "i3", 0.7)],
+            Some(FirstRank {
+                arrived: &arrived,
+                same_child: &mut same_child,
+            }),
+        )
+        .unwrap();
+        let now: Vec<StoredProposal> = ids
+            .iter()
+            .map(|&id| get_proposal(&store, id).unwrap().unwrap())
+            .collect();
+        // c1 is outranked by another child: possible, as a new version.
+        assert_eq!(now[0].band, "possible");
+        assert_eq!(now[0].status, "pending");
+        assert_eq!(now[0].version, before[0].version + 1);
+        // Deferred, another registration of the arriving child, already possible,
+        // another inquiry, above the arriving child: all as they were.
+        for i in 1..6 {
+            assert_eq!(
+                (&now[i].band, &now[i].status, now[i].version),
+                (&before[i].band, &before[i].status, before[i].version),
+                "{i}"
+            );
+        }
+        assert_eq!(
+            get_proposal(&store, new[0]).unwrap().unwrap().band,
+            "likely"
+        );
+
+        // Without the rule, or for children that did not arrive, nothing is demoted.
+        let ids = save_proposals(&mut store, &[proposal("c6", "i4", 0.8)]).unwrap();
+        save_proposals(&mut store, &[proposal("c7", "i4", 0.9)]).unwrap();
+        save_proposals_ranked(
+            &mut store,
+            &[proposal("c8", "i4", 0.95)],
+            Some(FirstRank {
+                arrived: &arrived,
+                same_child: &mut same_child,
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            get_proposal(&store, ids[0]).unwrap().unwrap().band,
+            "likely"
+        );
+
+        // Two children arriving together: the better one ranks the other, and a
+        // child demoted so no longer ranks the ones below it.
+        let arrived: HashSet<RecordKey> = ["c6", "c7", "c8"]
+            .into_iter()
+            .map(|c| RecordKey::new(RecordKind::Child, "a", c))
+            .collect();
+        let mut same_child = |x: &Record, y: &Record| {
+            x.given_name == y.given_name
+                || [x.given_name.as_deref(), y.given_name.as_deref()]
+                    == [Some("nasra"), Some("idil")]
+        };
+        let ids = save_proposals_ranked(
+            &mut store,
+            &[
+                proposal("c6", "i5", 0.7),
+                proposal("c7", "i5", 0.8),
+                proposal("c8", "i5", 0.9),
+            ],
+            Some(FirstRank {
+                arrived: &arrived,
+                same_child: &mut same_child,
+            }),
+        )
+        .unwrap();
+        let bands: Vec<String> = ids
+            .iter()
+            .map(|&id| get_proposal(&store, id).unwrap().unwrap().band)
+            .collect();
+        // c8 demotes c7; c6 is another registration of c8, and c7, no longer likely,
+        // does not demote it.
+        assert_eq!(bands, ["likely", "possible", "likely"]);
     }
 
     #[test]

@@ -213,32 +213,7 @@ impl Store {
 
     /// The current version of a record.
     pub fn get(&self, key: &RecordKey) -> Result<Option<StoredRecord>, StoreError> {
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT data, version, seq, created_at, updated_at FROM records
-                 WHERE kind = ?1 AND agency = ?2 AND record_id = ?3",
-            )?
-            .query_row(params![key.kind.as_str(), key.agency, key.record_id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })
-            .optional()?;
-        row.map(|(data, version, seq, created_at, updated_at)| {
-            Ok(StoredRecord {
-                record: decode(key, &data)?,
-                version,
-                seq: seq as u64,
-                created_at,
-                updated_at,
-            })
-        })
-        .transpose()
+        get_in(&self.conn, key)
     }
 
     /// Earlier versions of a record, oldest first.
@@ -472,6 +447,39 @@ fn decode(key: &RecordKey, data: &str) -> Result<Record, StoreError> {
         key: format!("{}/{}", key.agency, key.record_id),
         source,
     })
+}
+
+/// The current version of a record, read through `conn`: [`Store::get`], and the
+/// library's writes that read records inside their own transaction.
+pub(crate) fn get_in(
+    conn: &Connection,
+    key: &RecordKey,
+) -> Result<Option<StoredRecord>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT data, version, seq, created_at, updated_at FROM records
+             WHERE kind = ?1 AND agency = ?2 AND record_id = ?3",
+        )?
+        .query_row(params![key.kind.as_str(), key.agency, key.record_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(data, version, seq, created_at, updated_at)| {
+        Ok(StoredRecord {
+            record: decode(key, &data)?,
+            version,
+            seq: seq as u64,
+            created_at,
+            updated_at,
+        })
+    })
+    .transpose()
 }
 
 /// An open write transaction.
