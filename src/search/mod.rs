@@ -27,6 +27,7 @@
 //! on a quiet core).
 
 pub mod candidates;
+mod collect;
 mod document;
 mod query;
 mod rank;
@@ -159,19 +160,19 @@ const CANDIDATES: usize = 200;
 /// Candidates the ranker looks at, at least, when the query gives birth years
 /// (they scale the candidates' text scores). Measured at 1,000,000 records: the
 /// same ranking as with 200, and a quarter off the median search time.
-const CANDIDATES_WITH_YEARS: usize = 120;
+const CANDIDATES_WITH_YEARS: usize = 30;
 /// Hits scoring below this are not worth an officer's time.
 const MIN_SCORE: f32 = 0.2;
 /// Memory for the indexing threads together.
 const WRITER_MEMORY: usize = 256 << 20;
-/// Bytes per compressed block of stored summaries (tantivy's default is 16 KiB).
+/// Bytes per block of stored summaries (tantivy's default is 16 KiB).
 const DOCSTORE_BLOCKSIZE: usize = 2048;
 /// Distinct name parts whose keys the searcher keeps.
 const KEY_CACHE_CAPACITY: usize = 200_000;
 /// Changes with anything that changes what is indexed; an index of another format
 /// is rebuilt. The rules' fingerprint is recorded next to it: an index built under
 /// other matching rules is rebuilt too.
-const FORMAT: &str = "famlink-search/8";
+const FORMAT: &str = "famlink-search/9";
 
 fn payload(rules: u64, through: u64) -> String {
     format!("{FORMAT} rules={rules:016x} through={through}")
@@ -236,9 +237,13 @@ impl SearchIndex {
             None => Index::builder()
                 .schema(schema)
                 .settings(IndexSettings {
-                    // The ranker reads a couple of hundred summaries per search, at
-                    // random: small blocks make each read cheap.
+                    // The ranker reads dozens of summaries per search, at random:
+                    // small, uncompressed blocks make each read cheap (decompressing
+                    // them was an eighth of the service's CPU under load; the
+                    // summaries are compact already, and the index is derived
+                    // data the page cache holds).
                     docstore_blocksize: DOCSTORE_BLOCKSIZE,
+                    docstore_compression: tantivy::store::Compressor::None,
                     ..IndexSettings::default()
                 })
                 .create_in_dir(dir)?,
@@ -327,8 +332,8 @@ impl SearchIndex {
         } else {
             CANDIDATES
         };
-        let pool = least.max(limit.saturating_mul(4));
-        let candidates = self.candidates(&searcher, &*query, &p, pool)?;
+        let pool = least.max(limit.saturating_mul(3));
+        let candidates = self.candidates(&searcher, &query, &p, pool)?;
 
         let mut ranked: Vec<(f32, Summary)> = Vec::with_capacity(candidates.len());
         for addr in candidates {
@@ -392,21 +397,28 @@ impl SearchIndex {
     /// The text score of a document is scaled by a factor in [0, 1] read from its
     /// fast fields: the birth years and sex lean the pool to the right age, and the
     /// hard filters (the kind of record, the consent rule) give 0, so that a
-    /// record the viewer may not see never takes the place of one it may.
-    ///
-    /// (Block-max WAND, tantivy's pruned top-k, would be valid for a factor that
-    /// never raises a score, but over these boosted, fieldnorm-less term queries
-    /// it skipped documents that belonged in the pool; every match is scored.)
+    /// record the viewer may not see never takes the place of one it may. Weighted
+    /// terms are collected by [`collect`], which skips the documents that cannot
+    /// make the pool; a query without text scores every match.
     fn candidates(
         &self,
         searcher: &Searcher,
-        query: &dyn tantivy::query::Query,
+        query: &query::CandidateQuery,
         p: &Prepared,
         pool: usize,
     ) -> Result<Vec<DocAddress>, SearchError> {
-        let weight = query.weight(tantivy::query::EnableScoring::enabled_from_searcher(
-            searcher,
-        ))?;
+        enum Collector<'a> {
+            Terms(collect::Plan<'a>),
+            Tantivy(Box<dyn tantivy::query::Weight>),
+        }
+        let collector = match query {
+            query::CandidateQuery::Tantivy(q) => Collector::Tantivy(q.weight(
+                tantivy::query::EnableScoring::enabled_from_searcher(searcher),
+            )?),
+            query::CandidateQuery::Terms(terms) => {
+                Collector::Terms(collect::Plan::new(searcher, terms)?)
+            }
+        };
         let filter = query::CandidateFilter::new(p);
         let mut heap = TopCandidates::new(pool);
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
@@ -436,29 +448,41 @@ impl SearchIndex {
                 None => None,
             };
             let alive = seg.alive_bitset();
-            let seg_ord = ord as u32;
-            weight.for_each(seg, &mut |doc, score| {
-                if score <= heap.threshold() || alive.is_some_and(|a| a.is_deleted(doc)) {
-                    return;
+            let gate = |doc: tantivy::DocId| -> Score {
+                if alive.is_some_and(|a| a.is_deleted(doc)) {
+                    return 0.0;
                 }
                 if let Some((col, o)) = &only {
                     if col.ords().first(doc) != Some(*o) {
-                        return;
+                        return 0.0;
                     }
                 }
-                let v = facts.get_val(doc);
-                let factor = filter.factor(v, || {
+                filter.factor(facts.get_val(doc), || {
                     // Hidden unless the viewer's own agency registered it.
                     viewer.is_some()
                         && agencies
                             .as_ref()
                             .and_then(|c| c.ords().first(doc))
                             .is_some_and(|o| Some(o) == viewer)
-                });
-                if factor > 0.0 {
-                    heap.push(score * factor, DocAddress::new(seg_ord, doc));
+                })
+            };
+            let seg_ord = ord as u32;
+            match &collector {
+                Collector::Terms(plan) => {
+                    plan.collect_segment(searcher, seg, seg_ord, &gate, &mut heap)?;
                 }
-            })?;
+                Collector::Tantivy(weight) => {
+                    weight.for_each(seg, &mut |doc, score| {
+                        if score <= heap.threshold() {
+                            return;
+                        }
+                        let factor = gate(doc);
+                        if factor > 0.0 {
+                            heap.push(score * factor, DocAddress::new(seg_ord, doc));
+                        }
+                    })?;
+                }
+            }
         }
         Ok(heap.into_sorted())
     }
@@ -537,14 +561,22 @@ impl TopCandidates {
         }
     }
 
-    fn push(&mut self, score: Score, addr: DocAddress) {
+    /// Whether the document entered.
+    fn push(&mut self, score: Score, addr: DocAddress) -> bool {
         if self.heap.len() < self.capacity {
             self.heap.push(std::cmp::Reverse(Scored(score, addr)));
-        } else if let Some(mut least) = self.heap.peek_mut() {
-            let s = Scored(score, addr);
-            if s > least.0 {
-                least.0 = s;
+            return true;
+        }
+        match self.heap.peek_mut() {
+            Some(mut least) => {
+                let s = Scored(score, addr);
+                let better = s > least.0;
+                if better {
+                    least.0 = s;
+                }
+                better
             }
+            None => false,
         }
     }
 
@@ -555,6 +587,15 @@ impl TopCandidates {
         } else {
             self.heap.peek().map_or(Score::MIN, |least| least.0 .0)
         }
+    }
+
+    /// The pool with scores, in no order (for tests).
+    #[cfg(test)]
+    fn scored(self) -> Vec<(Score, DocAddress)> {
+        self.heap
+            .into_iter()
+            .map(|std::cmp::Reverse(Scored(s, addr))| (s, addr))
+            .collect()
     }
 
     fn into_sorted(self) -> Vec<DocAddress> {

@@ -61,36 +61,46 @@ impl Should {
         self.terms.is_empty()
     }
 
-    /// The query, without the clauses on `broad` fields (skeletons, phonetic
-    /// codes) whose terms more than `max_doc_freq` documents hold.
-    fn into_query(
+    /// The terms with their weights (boost times idf), without those of `broad` fields (skeletons, phonetic codes) that more than
+    /// `max_doc_freq` documents hold.
+    fn resolve(
         self,
         searcher: &Searcher,
         broad: &[Field],
         max_doc_freq: u64,
-    ) -> Result<BooleanQuery, SearchError> {
+    ) -> Result<Vec<WeightedTerm>, SearchError> {
+        let num_docs = searcher.num_docs();
         let mut kept = Vec::with_capacity(self.terms.len());
-        for (t, boost) in self.terms {
-            if broad.contains(&t.field()) && searcher.doc_freq(&t)? > max_doc_freq {
+        for (term, boost) in self.terms {
+            let doc_freq = searcher.doc_freq(&term)?;
+            if doc_freq == 0 || (broad.contains(&term.field()) && doc_freq > max_doc_freq) {
                 continue;
             }
-            kept.push((t, boost));
+            kept.push(WeightedTerm {
+                weight: boost * idf(doc_freq, num_docs),
+                term,
+                doc_freq,
+            });
         }
-        Ok(BooleanQuery::new(
-            kept.into_iter()
-                .map(|(t, boost)| {
-                    let q: Box<dyn Query> =
-                        Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs));
-                    let q: Box<dyn Query> = if boost == 1.0 {
-                        q
-                    } else {
-                        Box::new(BoostQuery::new(q, boost))
-                    };
-                    (Occur::Should, q)
-                })
-                .collect(),
-        ))
+        Ok(kept)
     }
+}
+
+/// A term of the candidate query, and what holding it adds to a document's score:
+/// its boost times its rarity, as tantivy's BM25 scores a term held once.
+pub(crate) struct WeightedTerm {
+    pub term: Term,
+    pub weight: f32,
+    /// Documents holding it, over all segments.
+    pub doc_freq: u64,
+}
+
+/// What chooses a search's candidates.
+pub(crate) enum CandidateQuery {
+    /// Weighted terms (names, parents, places), collected by [`super::collect`].
+    Terms(Vec<WeightedTerm>),
+    /// A query without text: birth years and sex, as a tantivy query.
+    Tantivy(Box<dyn Query>),
 }
 
 /// Tantivy's BM25 inverse document frequency.
@@ -297,7 +307,7 @@ pub(crate) fn candidate_query<'a>(
     p: &Prepared,
     g: &'a Gazetteer,
     searcher: &Searcher,
-) -> Result<Option<Box<dyn Query>>, SearchError> {
+) -> Result<Option<CandidateQuery>, SearchError> {
     let mut should = Should::default();
     if let Some(q) = &p.name {
         name_clauses(&mut should, f.own, q, W_NAME, searcher)?;
@@ -362,11 +372,11 @@ pub(crate) fn candidate_query<'a>(
             broad.extend(nf.phonetic);
         }
         let max_df = (searcher.num_docs() / BROAD_SHARE).max(BROAD_FLOOR);
-        let q = should.into_query(searcher, &broad, max_df)?;
-        if q.clauses().is_empty() {
-            return Ok(None);
-        }
-        return Ok(Some(Box::new(q)));
+        // Terms no record holds drop out here; a query whose every term is so
+        // finds nothing (it still asked something).
+        return Ok(Some(CandidateQuery::Terms(
+            should.resolve(searcher, &broad, max_df)?,
+        )));
     }
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if let Some(y) = p.years {
@@ -389,7 +399,9 @@ pub(crate) fn candidate_query<'a>(
     } else {
         return Ok(None);
     }
-    Ok(Some(Box::new(BooleanQuery::new(clauses))))
+    Ok(Some(CandidateQuery::Tantivy(Box::new(BooleanQuery::new(
+        clauses,
+    )))))
 }
 
 /// What the candidate collector asks of a document's facts (see
