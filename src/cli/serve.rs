@@ -29,7 +29,7 @@ pub struct ServeArgs {
     /// Largest request body, in bytes (larger ones get 413).
     #[arg(long, default_value_t = 64 << 20)]
     max_body: usize,
-    /// Searches run at once (0: one per core); the others wait in line.
+    /// Searches run at once (0: one per core, plus one); the others wait in line.
     #[arg(long, default_value_t = 0)]
     search_slots: usize,
     /// Review settings: proposals per record, and the search matcher's bands (default:

@@ -79,6 +79,18 @@ impl Caller {
         self.audit
             .append(&self.actor(), action, target, detail, Some(&self.origin))
     }
+
+    /// [`audit`](Self::audit) from async code.
+    async fn audit_async(
+        &self,
+        action: &str,
+        target: Option<&str>,
+        detail: Option<&str>,
+    ) -> Result<(), ApiError> {
+        self.audit
+            .append_async(&self.actor(), action, target, detail, Some(&self.origin))
+            .await
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -607,11 +619,10 @@ async fn search(
         out.len(),
         keys.join(",")
     );
-    blocking(&state, move |_| {
-        caller.audit("search", kind.map(|k| k.as_str()), Some(&detail))?;
-        Ok(Json(json!({"hits": out})))
-    })
-    .await
+    caller
+        .audit_async("search", kind.map(|k| k.as_str()), Some(&detail))
+        .await?;
+    Ok(Json(json!({"hits": out})))
 }
 
 // ---------------------------------------------------------------- review

@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::sync::mpsc;
 
+use tokio::sync::oneshot;
+
 use crate::store::{Store, StoreError};
 
 use super::error::ApiError;
@@ -16,7 +18,9 @@ struct Line {
     target: Option<String>,
     detail: Option<String>,
     origin: Option<String>,
-    done: mpsc::SyncSender<Result<(), String>>,
+    /// Told once the line is committed (or failed); a oneshot, so that an async
+    /// handler can await it without holding a thread.
+    done: oneshot::Sender<Result<(), String>>,
 }
 
 pub(crate) struct AuditWriter {
@@ -55,16 +59,16 @@ impl AuditWriter {
         })
     }
 
-    /// Appends one line and returns once it is committed.
-    pub(crate) fn append(
+    /// Hands one line to the writer; the receiver says when it is committed.
+    fn send(
         &self,
         actor: &str,
         action: &str,
         target: Option<&str>,
         detail: Option<&str>,
         origin: Option<&str>,
-    ) -> Result<(), ApiError> {
-        let (done, wait) = mpsc::sync_channel(1);
+    ) -> Result<oneshot::Receiver<Result<(), String>>, ApiError> {
+        let (done, wait) = oneshot::channel();
         let line = Line {
             actor: actor.to_string(),
             action: action.to_string(),
@@ -78,11 +82,43 @@ impl AuditWriter {
             .expect("open until dropped")
             .send(line)
             .map_err(|_| ApiError::internal("the audit writer has stopped"))?;
-        match wait.recv() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(ApiError::internal(format!("audit: {e}"))),
-            Err(_) => Err(ApiError::internal("the audit writer has stopped")),
-        }
+        Ok(wait)
+    }
+
+    /// Appends one line and returns once it is committed (from a blocking thread).
+    pub(crate) fn append(
+        &self,
+        actor: &str,
+        action: &str,
+        target: Option<&str>,
+        detail: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<(), ApiError> {
+        outcome(
+            self.send(actor, action, target, detail, origin)?
+                .blocking_recv(),
+        )
+    }
+
+    /// [`append`](Self::append) for async code: the request waits for the commit
+    /// without taking a thread from the blocking pool.
+    pub(crate) async fn append_async(
+        &self,
+        actor: &str,
+        action: &str,
+        target: Option<&str>,
+        detail: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<(), ApiError> {
+        outcome(self.send(actor, action, target, detail, origin)?.await)
+    }
+}
+
+fn outcome(r: Result<Result<(), String>, oneshot::error::RecvError>) -> Result<(), ApiError> {
+    match r {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ApiError::internal(format!("audit: {e}"))),
+        Err(_) => Err(ApiError::internal("the audit writer has stopped")),
     }
 }
 

@@ -50,7 +50,7 @@ pub struct Config {
     pub rules: ReviewRules,
     /// The engine's rule file (comparisons, bands, candidates).
     pub tracing: TracingRules,
-    /// Searches run at once (0: one per core); the others wait in line.
+    /// Searches run at once (0: one per core, plus one); the others wait in line.
     pub search_slots: usize,
 }
 
@@ -164,8 +164,13 @@ impl Service {
             wake: Mutex::new(tx),
             stop: Arc::new(AtomicBool::new(false)),
             audit: Arc::new(audit::AuditWriter::open(&config.data.join(DATABASE_FILE))?),
+            // One search per core, and one more: a slot given back is taken up by
+            // a search waiting in line only after a wake-up and a hand-off to a
+            // blocking thread, and without the extra slot the core idles through
+            // that gap (measured: 1.67 of 2 cores busy under load with 2 slots,
+            // 1.87 with 3, and 19 % more searches per second).
             search_slots: tokio::sync::Semaphore::new(match config.search_slots {
-                0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+                0 => std::thread::available_parallelism().map_or(2, |n| n.get()) + 1,
                 n => n,
             }),
         });
