@@ -198,6 +198,7 @@ pub struct SearchIndex {
     rules: Arc<Rulebook>,
     keyer: Arc<NameKeyer>,
     keys: SharedKeyCache,
+    neighbours: query::NeighbourCache,
 }
 
 impl SearchIndex {
@@ -262,6 +263,7 @@ impl SearchIndex {
             keys: SharedKeyCache::with_keyer(Arc::clone(&keyer), KEY_CACHE_CAPACITY),
             keyer,
             rules,
+            neighbours: query::NeighbourCache::default(),
         })
     }
 
@@ -317,7 +319,13 @@ impl SearchIndex {
             return Err(SearchError::EmptyQuery);
         }
         let searcher = self.reader.searcher();
-        let Some(query) = query::candidate_query(&self.fields, &p, &self.rules.places, &searcher)?
+        let Some(query) = query::candidate_query(
+            &self.fields,
+            &p,
+            &self.rules.places,
+            &searcher,
+            &self.neighbours,
+        )?
         else {
             return Err(SearchError::EmptyQuery);
         };

@@ -196,6 +196,57 @@ fn neighbours(
     Ok(())
 }
 
+/// The indexed neighbours of tokens already looked up, for the searcher they were
+/// looked up in: the same names are searched again and again ("Mohamed", "Ali"),
+/// and each lookup is a few hundred term-dictionary probes. A new searcher (the
+/// index changed) starts afresh.
+#[derive(Default)]
+pub(crate) struct NeighbourCache {
+    map: std::sync::RwLock<NeighbourMap>,
+}
+
+/// A token's indexed spellings within one edit, with how many documents hold each.
+type Spellings = std::sync::Arc<[(String, u64)]>;
+
+#[derive(Default)]
+struct NeighbourMap {
+    generation: u64,
+    known: std::collections::HashMap<(Field, Box<str>), Spellings>,
+}
+
+/// Tokens whose neighbours the cache keeps; emptied when full.
+const NEIGHBOUR_CACHE_CAPACITY: usize = 50_000;
+
+impl NeighbourCache {
+    fn get(
+        &self,
+        searcher: &Searcher,
+        field: Field,
+        tok: &str,
+    ) -> Result<Spellings, SearchError> {
+        let generation = searcher.generation().generation_id();
+        let key = (field, Box::<str>::from(tok));
+        {
+            let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+            if map.generation == generation {
+                if let Some(found) = map.known.get(&key) {
+                    return Ok(std::sync::Arc::clone(found));
+                }
+            }
+        }
+        let mut near = Vec::new();
+        neighbours(searcher, field, tok, &mut near)?;
+        let near: Spellings = near.into();
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if map.generation != generation || map.known.len() >= NEIGHBOUR_CACHE_CAPACITY {
+            map.known.clear();
+            map.generation = generation;
+        }
+        map.known.insert(key, std::sync::Arc::clone(&near));
+        Ok(near)
+    }
+}
+
 /// Should-clauses for one query name over one family of name fields.
 fn name_clauses(
     out: &mut Should,
@@ -203,8 +254,8 @@ fn name_clauses(
     q: &QueryName,
     weight: f32,
     searcher: &Searcher,
+    cache: &NeighbourCache,
 ) -> Result<(), SearchError> {
-    let mut near = Vec::new();
     for k in &q.tokens {
         let tok = k.normalized.as_str();
         out.add(nf.normalized, tok, 2.0 * weight);
@@ -220,9 +271,7 @@ fn name_clauses(
             if df > 0 {
                 out.add(nf.normalized, tok, weight / idf(df, n));
             }
-            near.clear();
-            neighbours(searcher, nf.normalized, tok, &mut near)?;
-            for (t, df) in &near {
+            for (t, df) in cache.get(searcher, nf.normalized, tok)?.iter() {
                 out.add(nf.normalized, t, weight / idf(*df, n));
             }
         }
@@ -307,21 +356,22 @@ pub(crate) fn candidate_query<'a>(
     p: &Prepared,
     g: &'a Gazetteer,
     searcher: &Searcher,
+    cache: &NeighbourCache,
 ) -> Result<Option<CandidateQuery>, SearchError> {
     let mut should = Should::default();
     if let Some(q) = &p.name {
-        name_clauses(&mut should, f.own, q, W_NAME, searcher)?;
+        name_clauses(&mut should, f.own, q, W_NAME, searcher, cache)?;
     }
     for (q, nf) in [(&p.father, f.father), (&p.mother, f.mother)] {
         let Some(q) = q else { continue };
-        name_clauses(&mut should, nf, q, W_PARENT, searcher)?;
+        name_clauses(&mut should, nf, q, W_PARENT, searcher, cache)?;
         // Inquiries by other relatives: the exact tokens only.
         for k in &q.tokens {
             should.add(f.relative.normalized, &k.normalized, W_PARENT);
         }
     }
     if let Some(q) = &p.place {
-        name_clauses(&mut should, f.place, q, W_PLACE, searcher)?;
+        name_clauses(&mut should, f.place, q, W_PLACE, searcher, cache)?;
         for c in &p.place_countries {
             should.add(f.country, c, W_PLACE);
         }

@@ -37,30 +37,54 @@ pub(crate) struct QueryName {
     /// counts.
     pub full: Option<Box<QueryName>>,
     /// The similarities of the tokens to record tokens already compared in this
-    /// search: a search ranks a hundred or more candidates, whose tokens repeat.
-    sims: SimMemo,
+    /// search: a search ranks dozens of candidates, whose tokens repeat.
+    sims: Memo<SimRow>,
+    /// The similarity of `joined` to record names run together, already compared
+    /// in this search, and whether the name rules made it (see `match_group`).
+    joined_sims: Memo<(f32, bool)>,
 }
 
 /// A record token's similarity to each query token.
 type SimRow = Box<[(f32, Via)]>;
 
-/// Record token → its [`SimRow`], for one query name.
-#[derive(Default)]
-struct SimMemo(std::cell::RefCell<std::collections::HashMap<Box<str>, SimRow>>);
+/// Record text → what comparing it with one query name gave.
+struct Memo<V>(std::cell::RefCell<std::collections::HashMap<Box<str>, V>>);
 
-/// Distinct record tokens a memo keeps; a search meets far fewer.
+/// Distinct record texts a memo keeps; a search meets far fewer.
 const SIM_MEMO_CAPACITY: usize = 4096;
 
-impl Clone for SimMemo {
-    /// A fresh memo: the copy is another query's.
-    fn clone(&self) -> Self {
-        SimMemo::default()
+impl<V> Default for Memo<V> {
+    fn default() -> Self {
+        Memo(Default::default())
     }
 }
 
-impl std::fmt::Debug for SimMemo {
+impl<V: Clone> Memo<V> {
+    /// The memo's value for `key`, computed by `f` the first time.
+    fn get_or(&self, key: &str, f: impl FnOnce() -> V) -> V {
+        if let Some(v) = self.0.borrow().get(key) {
+            return v.clone();
+        }
+        let v = f();
+        let mut memo = self.0.borrow_mut();
+        if memo.len() >= SIM_MEMO_CAPACITY {
+            memo.clear();
+        }
+        memo.insert(key.into(), v.clone());
+        v
+    }
+}
+
+impl<V> Clone for Memo<V> {
+    /// A fresh memo: the copy is another query's.
+    fn clone(&self) -> Self {
+        Memo::default()
+    }
+}
+
+impl<V> std::fmt::Debug for Memo<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SimMemo({} tokens)", self.0.borrow().len())
+        write!(f, "Memo({} entries)", self.0.borrow().len())
     }
 }
 
@@ -80,7 +104,8 @@ impl QueryName {
             joined_key: cache.keyer().rules().variant_key(&joined),
             joined,
             full: None,
-            sims: SimMemo::default(),
+            sims: Memo::default(),
+            joined_sims: Memo::default(),
         })
     }
 
@@ -446,29 +471,10 @@ fn match_group(
         Vec::new()
     };
     for alt in alternatives.iter().filter(|a| !a.is_empty()) {
-        let mut s = if *alt == q.joined {
-            1.0
-        } else {
-            normalized_levenshtein(alt, &q.joined) as f32
-        };
-        let alt_skeletons = skeleton_variants(alt);
-        let same_skeleton = q
-            .joined_skeletons
-            .iter()
-            .any(|a| a.len() >= 3 && alt_skeletons.contains(a));
-        if same_skeleton {
-            s = s.max(0.9);
-        }
-        // One name by the rules, written together on one side ("Abdi Rahman",
-        // "Cabdiraxmaan").
-        let mut via = "joined";
-        if s < RULE_VARIANT
-            && q.joined_key.len() >= MIN_VARIANT_KEY
-            && rules.variant_key(alt) == q.joined_key
-        {
-            s = RULE_VARIANT;
-            via = "variant";
-        }
+        let (s, by_rules) = q
+            .joined_sims
+            .get_or(alt, || joined_similarity(q, alt, rules));
+        let via = if by_rules { "variant" } else { "joined" };
         if s >= 0.85 && s * 0.97 > score {
             score = s * 0.97;
             reasons.clear();
@@ -481,6 +487,33 @@ fn match_group(
         score: score.clamp(0.0, 1.0),
         reasons,
     })
+}
+
+/// How like the query's name run together a record's names run together are, and
+/// whether that is the name rules' doing.
+fn joined_similarity(q: &QueryName, alt: &str, rules: &NameRules) -> (f32, bool) {
+    let mut s = if alt == q.joined {
+        1.0
+    } else {
+        normalized_levenshtein(alt, &q.joined) as f32
+    };
+    let alt_skeletons = skeleton_variants(alt);
+    let same_skeleton = q
+        .joined_skeletons
+        .iter()
+        .any(|a| a.len() >= 3 && alt_skeletons.contains(a));
+    if same_skeleton {
+        s = s.max(0.9);
+    }
+    // One name by the rules, written together on one side ("Abdi Rahman",
+    // "Cabdiraxmaan").
+    if s < RULE_VARIANT
+        && q.joined_key.len() >= MIN_VARIANT_KEY
+        && rules.variant_key(alt) == q.joined_key
+    {
+        return (RULE_VARIANT, true);
+    }
+    (s, false)
 }
 
 fn joined(values: &[&str]) -> String {
