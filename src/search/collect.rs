@@ -91,13 +91,15 @@ impl<'a> Plan<'a> {
 
     /// Adds the best documents of one segment to `heap`. `gate` gives a
     /// document's factor in [0, 1] (0: never a candidate, e.g. deleted or
-    /// hidden from the viewer).
+    /// hidden from the viewer); `bound`, cheaper, a number never below it,
+    /// asked before the document's postings are sought.
     pub fn collect_segment(
         &self,
         searcher: &Searcher,
         seg: &SegmentReader,
         seg_ord: u32,
         gate: &dyn Fn(DocId) -> Score,
+        bound: &dyn Fn(DocId) -> Score,
         heap: &mut TopCandidates,
     ) -> Result<(), SearchError> {
         let max_doc = seg.max_doc();
@@ -129,9 +131,13 @@ impl<'a> Plan<'a> {
                 if score + rest[0] < threshold {
                     return;
                 }
+                let most = bound(d);
+                if (score + rest[0]) * most < threshold {
+                    return;
+                }
                 for (i, c) in heavy.iter_mut().enumerate() {
                     score += c.weight_at(d);
-                    if score + rest[i + 1] < threshold {
+                    if (score + rest[i + 1]) * most < threshold {
                         return;
                     }
                 }
@@ -170,16 +176,22 @@ impl<'a> Plan<'a> {
                 if seen[(d >> 6) as usize] & (1 << (d & 63)) == 0 {
                     let threshold = heap.threshold();
                     let mut score = walk.score();
-                    let mut out = false;
+                    let gain = if lead > 0 { upto[lead - 1] } else { 0.0 };
+                    let most = if score + gain < threshold {
+                        0.0
+                    } else {
+                        bound(d)
+                    };
+                    let mut out = (score + gain) * most < threshold;
                     for i in (0..lead).rev() {
-                        if score + upto[i] < threshold {
+                        if out || (score + upto[i]) * most < threshold {
                             out = true;
                             break;
                         }
                         score += light[i].weight_at(d);
                     }
                     if !out
-                        && score >= threshold
+                        && score * most >= threshold
                         && offer(heap, gate, score, DocAddress::new(seg_ord, d))
                     {
                         let now = lead_for(heap.threshold());
@@ -336,7 +348,8 @@ mod tests {
                 for (ord, seg) in searcher.segment_readers().iter().enumerate() {
                     let ids = &ids[ord];
                     let gate = move |d: DocId| factor(ids.get_val(d) as usize);
-                    plan.collect_segment(&searcher, seg, ord as u32, &gate, &mut heap)
+                    // The tightest bound there is: the factor itself.
+                    plan.collect_segment(&searcher, seg, ord as u32, &gate, &gate, &mut heap)
                         .unwrap();
                 }
                 let mut got: Vec<(f32, usize)> = heap

@@ -218,12 +218,7 @@ struct NeighbourMap {
 const NEIGHBOUR_CACHE_CAPACITY: usize = 50_000;
 
 impl NeighbourCache {
-    fn get(
-        &self,
-        searcher: &Searcher,
-        field: Field,
-        tok: &str,
-    ) -> Result<Spellings, SearchError> {
+    fn get(&self, searcher: &Searcher, field: Field, tok: &str) -> Result<Spellings, SearchError> {
         let generation = searcher.generation().generation_id();
         let key = (field, Box::<str>::from(tok));
         {
@@ -477,6 +472,11 @@ impl CandidateFilter {
         }
     }
 
+    /// The birth years asked, if any.
+    pub fn years(&self) -> Option<(i32, i32)> {
+        self.years
+    }
+
     /// The factor in [0, 1] for a document with these facts; 0 for a document the
     /// search must not return. `viewers_own` says whether the viewer's agency
     /// registered the document; it is only asked about children without consent.
@@ -502,32 +502,35 @@ impl CandidateFilter {
 /// so that the candidates kept for ranking already lean to the right age.
 pub(crate) fn candidate_factor(p_years: Option<(i32, i32)>, p_sex: Option<u8>, facts: u64) -> f32 {
     let (sex, birth) = unpack_facts(facts);
-    let mut f = 1.0;
-    if let Some((qmin, qmax)) = p_years {
-        f *= match birth {
-            Some((rmin, rmax)) => {
-                let gap = if rmax < qmin {
-                    qmin - rmax
-                } else if qmax < rmin {
-                    rmin - qmax
-                } else {
-                    0
-                };
-                match gap {
-                    0 => 1.0,
-                    1 => 0.9,
-                    2 => 0.75,
-                    3 => 0.6,
-                    _ => 0.45,
-                }
-            }
-            None => 0.7,
-        };
-    }
+    let mut f = p_years.map_or(1.0, |q| year_factor(q, birth));
     if let Some(q) = p_sex {
         if sex != 0 && sex != q {
             f *= 0.8;
         }
     }
     f
+}
+
+/// The birth years' part of [`candidate_factor`]: by the gap between the asked
+/// years and the record's.
+pub(crate) fn year_factor((qmin, qmax): (i32, i32), birth: Option<(i32, i32)>) -> f32 {
+    match birth {
+        Some((rmin, rmax)) => {
+            let gap = if rmax < qmin {
+                qmin - rmax
+            } else if qmax < rmin {
+                rmin - qmax
+            } else {
+                0
+            };
+            match gap {
+                0 => 1.0,
+                1 => 0.9,
+                2 => 0.75,
+                3 => 0.6,
+                _ => 0.45,
+            }
+        }
+        None => 0.7,
+    }
 }
