@@ -357,3 +357,30 @@ impl Record {
             .map(String::as_str)
     }
 }
+
+/// A consenting child with one given name and nothing else, for the library's unit
+/// tests.
+#[cfg(test)]
+pub(crate) fn sample_child(id: &str, given: &str) -> Record {
+    Record {
+        agency: "a".into(),
+        record_id: id.into(),
+        given_name: Some(given.into()),
+        family_name: None,
+        other_names: vec![],
+        sex: Sex::Female,
+        birth_date: None,
+        age: None,
+        father_name: None,
+        mother_name: None,
+        origin: Origin::default(),
+        separation_place: None,
+        separation_date: None,
+        languages: vec![],
+        notes: None,
+        details: KindDetails::Child {
+            tracing_consent: true,
+        },
+        attributes: Default::default(),
+    }
+}

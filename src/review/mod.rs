@@ -778,28 +778,7 @@ mod tests {
     }
 
     fn child_record(id: &str, given: &str) -> Record {
-        use crate::record::{KindDetails, Origin, Sex};
-        Record {
-            agency: "a".into(),
-            record_id: id.into(),
-            given_name: Some(given.into()),
-            family_name: None,
-            other_names: vec![],
-            sex: Sex::Female,
-            birth_date: None,
-            age: None,
-            father_name: None,
-            mother_name: None,
-            origin: Origin::default(),
-            separation_place: None,
-            separation_date: None,
-            languages: vec![],
-            notes: None,
-            details: KindDetails::Child {
-                tracing_consent: true,
-            },
-            attributes: Default::default(),
-        }
+        crate::record::sample_child(id, given)
     }
 
     #[test]

@@ -571,30 +571,9 @@ impl Batch<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{KindDetails, Origin, Sex};
 
     fn child(id: &str, given: &str) -> Record {
-        Record {
-            agency: "a".into(),
-            record_id: id.into(),
-            given_name: Some(given.into()),
-            family_name: None,
-            other_names: vec![],
-            sex: Sex::Female,
-            birth_date: None,
-            age: None,
-            father_name: None,
-            mother_name: None,
-            origin: Origin::default(),
-            separation_place: None,
-            separation_date: None,
-            languages: vec![],
-            notes: None,
-            details: KindDetails::Child {
-                tracing_consent: true,
-            },
-            attributes: Default::default(),
-        }
+        crate::record::sample_child(id, given)
     }
 
     #[test]
