@@ -33,7 +33,7 @@ use tantivy::query::{
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, Term, TERMINATED};
 
-use super::query::WeightedTerm;
+use super::query::Clause;
 use super::{SearchError, TopCandidates};
 
 /// A term counts as rare when at most one document in this many holds it (or at
@@ -42,44 +42,54 @@ use super::{SearchError, TopCandidates};
 const RARE_SHARE: u64 = 200;
 const RARE_FLOOR: u64 = 2_000;
 
-/// The terms of a query split for the two phases.
+/// The clauses of a query split for the two phases: rare single terms are read
+/// in phase 1; groups of spellings are never (their documents are mostly near
+/// misses of the name asked, and are held as a bitset to be looked up in).
 pub(crate) struct Plan<'a> {
     /// Phase 1's union, when there are rare terms.
     rare: Option<Box<dyn tantivy::query::Weight>>,
-    /// The common terms, heaviest first.
-    common: Vec<&'a WeightedTerm>,
+    /// The common terms and the groups, heaviest first.
+    common: Vec<&'a Clause>,
 }
 
 /// A union of terms, each scoring its weight.
 fn union<'t>(
     searcher: &Searcher,
-    terms: impl Iterator<Item = &'t WeightedTerm>,
+    clauses: impl Iterator<Item = &'t Clause>,
 ) -> Result<Box<dyn tantivy::query::Weight>, SearchError> {
-    let clauses: Vec<(Occur, Box<dyn Query>)> = terms
-        .map(|t| {
-            let q: Box<dyn Query> = Box::new(ConstScoreQuery::new(
-                Box::new(TermQuery::new(t.term.clone(), IndexRecordOption::Basic)),
-                t.weight,
-            ));
-            (Occur::Should, q)
-        })
-        .collect();
+    let clauses: Vec<(Occur, Box<dyn Query>)> =
+        clauses.map(|c| (Occur::Should, scoring(c))).collect();
     Ok(BooleanQuery::new(clauses).weight(EnableScoring::enabled_from_searcher(searcher))?)
 }
 
+/// A clause as a query scoring its weight.
+fn scoring(c: &Clause) -> Box<dyn Query> {
+    let term = |t: &Term| -> Box<dyn Query> {
+        Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic))
+    };
+    let matching: Box<dyn Query> = match c.terms.as_slice() {
+        [one] => term(one),
+        many => Box::new(BooleanQuery::new(
+            many.iter().map(|t| (Occur::Should, term(t))).collect(),
+        )),
+    };
+    Box::new(ConstScoreQuery::new(matching, c.weight))
+}
+
 impl<'a> Plan<'a> {
-    pub fn new(searcher: &Searcher, terms: &'a [WeightedTerm]) -> Result<Self, SearchError> {
+    pub fn new(searcher: &Searcher, terms: &'a [Clause]) -> Result<Self, SearchError> {
         let rare_limit = (searcher.num_docs() / RARE_SHARE).max(RARE_FLOOR);
         Self::with_rare_limit(searcher, terms, rare_limit)
     }
 
     fn with_rare_limit(
         searcher: &Searcher,
-        terms: &'a [WeightedTerm],
+        terms: &'a [Clause],
         rare_limit: u64,
     ) -> Result<Self, SearchError> {
-        let (rare, mut common): (Vec<_>, Vec<_>) =
-            terms.iter().partition(|t| t.doc_freq <= rare_limit);
+        let (rare, mut common): (Vec<_>, Vec<_>) = terms
+            .iter()
+            .partition(|t| !t.is_group() && t.doc_freq <= rare_limit);
         common.sort_by(|a, b| b.weight.total_cmp(&a.weight));
         let rare = if rare.is_empty() {
             None
@@ -106,10 +116,31 @@ impl<'a> Plan<'a> {
         if max_doc == 0 {
             return Ok(());
         }
+        // Each group's documents, read once for both phases.
+        let mut groups = Vec::new();
+        for c in self.common.iter().filter(|c| c.is_group()) {
+            groups.push(std::rc::Rc::new(holders(seg, c)?));
+        }
         let cursors = || -> Result<Vec<Cursor>, SearchError> {
+            let mut next_group = groups.iter();
             self.common
                 .iter()
-                .map(|t| Cursor::open(seg, &t.term, t.weight))
+                .map(|c| {
+                    Ok(Cursor {
+                        weight: c.weight,
+                        docs: if c.is_group() {
+                            Docs::Bits(std::rc::Rc::clone(
+                                next_group.next().expect("one per group"),
+                            ))
+                        } else {
+                            Docs::Postings(
+                                seg.inverted_index(c.terms[0].field())?
+                                    .read_postings(&c.terms[0], IndexRecordOption::Basic)?
+                                    .map(Box::new),
+                            )
+                        },
+                    })
+                })
                 .collect()
         };
         // Documents phase 1 scored, which phase 2 must not score again.
@@ -232,31 +263,57 @@ fn offer(
     heap.push(score * factor, addr)
 }
 
-/// A common term's postings in one segment, seeked forward only.
+/// The documents of a segment that hold any of a clause's terms, as a bitset.
+fn holders(seg: &SegmentReader, c: &Clause) -> Result<Vec<u64>, SearchError> {
+    let mut bits = vec![0u64; (seg.max_doc() as usize).div_ceil(64)];
+    for t in &c.terms {
+        let inv = seg.inverted_index(t.field())?;
+        let Some(info) = inv.get_term_info(t)? else {
+            continue;
+        };
+        let mut block = inv.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+        loop {
+            let docs = block.docs();
+            if docs.is_empty() {
+                break;
+            }
+            for &d in docs {
+                bits[(d >> 6) as usize] |= 1 << (d & 63);
+            }
+            block.advance();
+        }
+    }
+    Ok(bits)
+}
+
+/// A common clause's documents in one segment.
 struct Cursor {
-    postings: Option<SegmentPostings>,
+    docs: Docs,
     weight: Score,
 }
 
-impl Cursor {
-    fn open(seg: &SegmentReader, term: &Term, weight: Score) -> Result<Self, SearchError> {
-        Ok(Cursor {
-            postings: seg
-                .inverted_index(term.field())?
-                .read_postings(term, IndexRecordOption::Basic)?,
-            weight,
-        })
-    }
+enum Docs {
+    /// A term's postings, sought forward only.
+    Postings(Option<Box<SegmentPostings>>),
+    /// A group's documents.
+    Bits(std::rc::Rc<Vec<u64>>),
+}
 
-    /// The term's weight if document `d` holds it (`d` never below the last asked).
+impl Cursor {
+    /// The clause's weight if document `d` holds it (for postings, `d` never
+    /// below the last asked).
     fn weight_at(&mut self, d: DocId) -> Score {
-        let Some(p) = &mut self.postings else {
-            return 0.0;
+        let holds = match &mut self.docs {
+            Docs::Postings(None) => false,
+            Docs::Postings(Some(p)) => {
+                if p.doc() < d {
+                    p.seek(d);
+                }
+                p.doc() == d
+            }
+            Docs::Bits(bits) => bits[(d >> 6) as usize] & (1 << (d & 63)) != 0,
         };
-        if p.doc() < d {
-            p.seek(d);
-        }
-        if p.doc() == d {
+        if holds {
             self.weight
         } else {
             0.0
@@ -272,8 +329,9 @@ mod tests {
     use tantivy::{doc, Index};
 
     /// Against the exhaustive evaluation: random documents over a skewed
-    /// vocabulary (a few terms in most documents, many in few), random weights
-    /// and factors, every split of rare and common terms, several pool sizes.
+    /// vocabulary (a few terms in most documents, many in few), random weights,
+    /// groups of spellings and factors, every split of rare and common terms,
+    /// several pool sizes.
     /// The pools must agree but for ties at the threshold.
     #[test]
     fn the_pool_is_the_exhaustive_pool() {
@@ -317,24 +375,40 @@ mod tests {
         let factor = |global: usize| ((global * 7919) % 10) as f32 / 9.0;
 
         for round in 0..12 {
-            let mut terms: Vec<WeightedTerm> = Vec::new();
+            let mut terms: Vec<Clause> = Vec::new();
             for t in 0..vocabulary {
                 if !rng.random_bool(0.6) {
                     continue;
                 }
                 let term = Term::from_field_text(field, &format!("w{t}"));
-                terms.push(WeightedTerm {
+                terms.push(Clause {
                     doc_freq: searcher.doc_freq(&term).unwrap(),
-                    term,
+                    terms: vec![term],
                     weight: rng.random_range(0.5f32..8.0),
                 });
             }
-            let weight_of = |t: usize| {
-                let term = Term::from_field_text(field, &format!("w{t}"));
+            // Groups of spellings: a document holding any of them scores the
+            // group's weight once.
+            let word = |t: usize| Term::from_field_text(field, &format!("w{t}"));
+            for _ in 0..3 {
+                let members: Vec<usize> = (0..rng.random_range(2..5))
+                    .map(|_| rng.random_range(0..vocabulary))
+                    .collect();
+                terms.push(Clause {
+                    doc_freq: members
+                        .iter()
+                        .map(|&t| searcher.doc_freq(&word(t)).unwrap())
+                        .sum(),
+                    terms: members.iter().map(|&t| word(t)).collect(),
+                    weight: rng.random_range(0.5f32..3.0),
+                });
+            }
+            let score_of = |held: &[usize]| -> f32 {
                 terms
                     .iter()
-                    .find(|w| w.term == term)
-                    .map_or(0.0, |w| w.weight)
+                    .filter(|c| held.iter().any(|&t| c.terms.contains(&word(t))))
+                    .map(|c| c.weight)
+                    .sum()
             };
             let pool = [1, 5, 30, 200][round % 4];
             for rare_limit in [0, 20, 150, 400, u64::MAX] {
@@ -360,7 +434,7 @@ mod tests {
                 let mut all: Vec<(f32, usize)> = held
                     .iter()
                     .enumerate()
-                    .map(|(i, ts)| (ts.iter().map(|&t| weight_of(t)).sum::<f32>() * factor(i), i))
+                    .map(|(i, ts)| (score_of(ts) * factor(i), i))
                     .filter(|&(s, _)| s > 0.0)
                     .collect();
                 all.sort_by(|a, b| b.0.total_cmp(&a.0));

@@ -36,10 +36,16 @@ fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
 /// The should-clauses of the candidate query: term queries, one per term, the
 /// boosts of a term asked for in several roles summed (a score is linear in its
 /// boost, so this scores as the repeated clauses would, with fewer scorers).
+///
+/// A group of spellings (a token's indexed neighbours within one edit) scores its
+/// weight once, whichever and however many of them a document holds, as a
+/// constant-score fuzzy query would: that keeps the most a document can score,
+/// which the collector prunes by, close to what it does score.
 #[derive(Default)]
 pub(crate) struct Should {
     terms: Vec<(Term, f32)>,
     at: std::collections::HashMap<Term, usize>,
+    groups: Vec<(Vec<(Term, u64)>, f32)>,
 }
 
 impl Should {
@@ -57,48 +63,79 @@ impl Should {
         }
     }
 
-    fn is_empty(&self) -> bool {
-        self.terms.is_empty()
+    /// A group of `field`'s spellings, with how many documents hold each.
+    fn add_group(&mut self, field: Field, spellings: &[(String, u64)], weight: f32) {
+        let terms: Vec<(Term, u64)> = spellings
+            .iter()
+            .filter(|(_, df)| *df > 0)
+            .map(|(t, df)| (term(field, t), *df))
+            .collect();
+        if weight > 0.0 && !terms.is_empty() {
+            self.groups.push((terms, weight));
+        }
     }
 
-    /// The terms with their weights (boost times idf), without those of `broad` fields (skeletons, phonetic codes) that more than
-    /// `max_doc_freq` documents hold.
+    fn is_empty(&self) -> bool {
+        self.terms.is_empty() && self.groups.is_empty()
+    }
+
+    /// The clauses with their weights (a term's boost times its idf; a group's
+    /// own weight), without the terms of `broad` fields (skeletons, phonetic
+    /// codes) that more than `max_doc_freq` documents hold, nor terms no
+    /// document holds.
     fn resolve(
         self,
         searcher: &Searcher,
         broad: &[Field],
         max_doc_freq: u64,
-    ) -> Result<Vec<WeightedTerm>, SearchError> {
+    ) -> Result<Vec<Clause>, SearchError> {
         let num_docs = searcher.num_docs();
-        let mut kept = Vec::with_capacity(self.terms.len());
+        let mut kept = Vec::with_capacity(self.terms.len() + self.groups.len());
         for (term, boost) in self.terms {
             let doc_freq = searcher.doc_freq(&term)?;
             if doc_freq == 0 || (broad.contains(&term.field()) && doc_freq > max_doc_freq) {
                 continue;
             }
-            kept.push(WeightedTerm {
+            kept.push(Clause {
                 weight: boost * idf(doc_freq, num_docs),
-                term,
+                terms: vec![term],
                 doc_freq,
+            });
+        }
+        for (terms, weight) in self.groups {
+            kept.push(Clause {
+                doc_freq: terms.iter().map(|(_, df)| df).sum(),
+                terms: terms.into_iter().map(|(t, _)| t).collect(),
+                weight,
             });
         }
         Ok(kept)
     }
 }
 
-/// A term of the candidate query, and what holding it adds to a document's score:
-/// its boost times its rarity, as tantivy's BM25 scores a term held once.
-pub(crate) struct WeightedTerm {
-    pub term: Term,
+/// A clause of the candidate query: a document holding any of its terms scores
+/// its weight. A single term weighs its boost times its rarity, as tantivy's BM25
+/// scores a term held once; a group of spellings weighs the same whatever their
+/// rarity.
+pub(crate) struct Clause {
+    pub terms: Vec<Term>,
     pub weight: f32,
-    /// Documents holding it, over all segments.
+    /// Documents holding its terms, over all segments (at most: a document
+    /// holding two terms of a group counts twice).
     pub doc_freq: u64,
+}
+
+impl Clause {
+    /// Whether this is a group of spellings rather than one term.
+    pub fn is_group(&self) -> bool {
+        self.terms.len() > 1
+    }
 }
 
 /// What chooses a search's candidates.
 pub(crate) enum CandidateQuery {
     /// Weighted terms (names, parents, places), collected by [`super::collect`].
-    Terms(Vec<WeightedTerm>),
+    Terms(Vec<Clause>),
     /// A query without text: birth years and sex, as a tantivy query.
     Tantivy(Box<dyn Query>),
 }
@@ -256,19 +293,15 @@ fn name_clauses(
         out.add(nf.normalized, tok, 2.0 * weight);
         if fuzzy_worthwhile(tok.len()) {
             // Spellings within one edit, the token itself included, count `weight`
-            // each whatever their frequency (as a constant-score fuzzy query
+            // once whatever their frequency (as a constant-score fuzzy query
             // would): a rare misspelling is no better a candidate than the common
-            // spelling it is near. A term's score is its boost times its idf
-            // (every record token occurs once or twice), so the boost is divided
-            // by the idf.
-            let n = searcher.num_docs();
-            let df = searcher.doc_freq(&term(nf.normalized, tok))?;
-            if df > 0 {
-                out.add(nf.normalized, tok, weight / idf(df, n));
-            }
-            for (t, df) in cache.get(searcher, nf.normalized, tok)?.iter() {
-                out.add(nf.normalized, t, weight / idf(*df, n));
-            }
+            // spelling it is near.
+            let mut near = vec![(
+                tok.to_string(),
+                searcher.doc_freq(&term(nf.normalized, tok))?,
+            )];
+            near.extend(cache.get(searcher, nf.normalized, tok)?.iter().cloned());
+            out.add_group(nf.normalized, &near, weight);
         }
         if let Some(field) = nf.phonetic {
             for code in &k.phonetic {
