@@ -131,19 +131,16 @@ impl ReviewRules {
             };
             let value = value.trim();
             let bad = |_| format!("line {}: {value:?} is not a number", i + 1);
+            let count = || -> Result<usize, String> {
+                value
+                    .parse()
+                    .map_err(|_| format!("line {}: {value:?} is not a count", i + 1))
+            };
             match key.trim() {
                 "likely" => rules.likely = value.parse().map_err(bad)?,
                 "possible" => rules.possible = value.parse().map_err(bad)?,
-                "max_per_record" => {
-                    rules.max_per_record = value
-                        .parse()
-                        .map_err(|_| format!("line {}: {value:?} is not a count", i + 1))?
-                }
-                "candidates_per_record" => {
-                    rules.candidates_per_record = value
-                        .parse()
-                        .map_err(|_| format!("line {}: {value:?} is not a count", i + 1))?
-                }
+                "max_per_record" => rules.max_per_record = count()?,
+                "candidates_per_record" => rules.candidates_per_record = count()?,
                 other => return Err(format!("line {}: unknown key {other:?}", i + 1)),
             }
         }

@@ -729,6 +729,7 @@ pub fn pending_count(store: &Store) -> Result<u64, ReviewError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::sample_child as child_record;
 
     fn proposal(child: &str, inquiry: &str, p: f32) -> Proposal {
         Proposal {
@@ -775,10 +776,6 @@ mod tests {
         let stored = get_proposal(&store, id).unwrap().unwrap();
         assert_eq!(stored.note.as_deref(), Some("possibly a sibling"));
         assert_eq!(stored.explanation[0].weight, Some(7.11));
-    }
-
-    fn child_record(id: &str, given: &str) -> Record {
-        crate::record::sample_child(id, given)
     }
 
     #[test]

@@ -77,19 +77,19 @@ fn scoring(c: &Clause) -> Box<dyn Query> {
 }
 
 impl<'a> Plan<'a> {
-    pub fn new(searcher: &Searcher, terms: &'a [Clause]) -> Result<Self, SearchError> {
+    pub fn new(searcher: &Searcher, clauses: &'a [Clause]) -> Result<Self, SearchError> {
         let rare_limit = (searcher.num_docs() / RARE_SHARE).max(RARE_FLOOR);
-        Self::with_rare_limit(searcher, terms, rare_limit)
+        Self::with_rare_limit(searcher, clauses, rare_limit)
     }
 
     fn with_rare_limit(
         searcher: &Searcher,
-        terms: &'a [Clause],
+        clauses: &'a [Clause],
         rare_limit: u64,
     ) -> Result<Self, SearchError> {
-        let (rare, mut common): (Vec<_>, Vec<_>) = terms
+        let (rare, mut common): (Vec<_>, Vec<_>) = clauses
             .iter()
-            .partition(|t| !t.is_group() && t.doc_freq <= rare_limit);
+            .partition(|c| !c.is_group() && c.doc_freq <= rare_limit);
         common.sort_by(|a, b| b.weight.total_cmp(&a.weight));
         let rare = if rare.is_empty() {
             None
@@ -157,22 +157,11 @@ impl<'a> Plan<'a> {
             }
             rare.for_each(seg, &mut |d, rare_score| {
                 seen[(d >> 6) as usize] |= 1 << (d & 63);
-                let threshold = heap.threshold();
-                let mut score = rare_score;
-                if score + rest[0] < threshold {
-                    return;
+                let left = heavy.iter_mut().zip(rest[1..].iter().copied());
+                if let Some(score) = complete(d, rare_score, rest[0], heap.threshold(), bound, left)
+                {
+                    offer(heap, gate, score, DocAddress::new(seg_ord, d));
                 }
-                let most = bound(d);
-                if (score + rest[0]) * most < threshold {
-                    return;
-                }
-                for (i, c) in heavy.iter_mut().enumerate() {
-                    score += c.weight_at(d);
-                    if (score + rest[i + 1]) * most < threshold {
-                        return;
-                    }
-                }
-                offer(heap, gate, score, DocAddress::new(seg_ord, d));
             })?;
         }
 
@@ -205,26 +194,16 @@ impl<'a> Plan<'a> {
             let mut replan = false;
             while d != TERMINATED {
                 if seen[(d >> 6) as usize] & (1 << (d & 63)) == 0 {
-                    let threshold = heap.threshold();
-                    let mut score = walk.score();
+                    // The light terms heaviest first, each with what the lighter
+                    // ones after it can add.
                     let gain = if lead > 0 { upto[lead - 1] } else { 0.0 };
-                    let most = if score + gain < threshold {
-                        0.0
-                    } else {
-                        bound(d)
-                    };
-                    let mut out = (score + gain) * most < threshold;
-                    for i in (0..lead).rev() {
-                        if out || (score + upto[i]) * most < threshold {
-                            out = true;
-                            break;
-                        }
-                        score += light[i].weight_at(d);
-                    }
-                    if !out
-                        && score * most >= threshold
-                        && offer(heap, gate, score, DocAddress::new(seg_ord, d))
-                    {
+                    let left = light[..lead]
+                        .iter_mut()
+                        .enumerate()
+                        .rev()
+                        .map(|(i, c)| (c, if i > 0 { upto[i - 1] } else { 0.0 }));
+                    let score = complete(d, walk.score(), gain, heap.threshold(), bound, left);
+                    if score.is_some_and(|s| offer(heap, gate, s, DocAddress::new(seg_ord, d))) {
                         let now = lead_for(heap.threshold());
                         if now > lead {
                             lead = now;
@@ -242,6 +221,35 @@ impl<'a> Plan<'a> {
         }
         Ok(())
     }
+}
+
+/// Document `d`'s whole score, from the `score` it has and the clauses `left`
+/// (heaviest first, each with what the clauses after it can add; `gain` is what
+/// they can add together), or `None` as soon as what it could reach, times the
+/// bound on its factor, falls short of `threshold`. The bound is only read for a
+/// document that could reach the threshold unscaled.
+fn complete<'c>(
+    d: DocId,
+    mut score: Score,
+    gain: Score,
+    threshold: Score,
+    bound: &dyn Fn(DocId) -> Score,
+    left: impl Iterator<Item = (&'c mut Cursor, Score)>,
+) -> Option<Score> {
+    if score + gain < threshold {
+        return None;
+    }
+    let most = bound(d);
+    if (score + gain) * most < threshold {
+        return None;
+    }
+    for (c, after) in left {
+        score += c.weight_at(d);
+        if (score + after) * most < threshold {
+            return None;
+        }
+    }
+    Some(score)
 }
 
 /// Offers a document with its unscaled score; the factor (a fast-field read) is

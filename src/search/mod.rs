@@ -436,49 +436,53 @@ impl SearchIndex {
         };
         let filter = query::CandidateFilter::new(p);
         let mut heap = TopCandidates::new(pool);
+        // The segments of this search: the birth-year copies of others are dropped.
+        let live: Vec<_> = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.segment_id())
+            .collect();
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
             let facts = seg.fast_fields().u64("facts")?.first_or_default_col(0);
-            // The viewer's agency as an ordinal of this segment's agency column:
-            // only read for children without consent.
-            let (agencies, viewer) = match &p.viewer_agency {
-                Some(viewer) => match seg.fast_fields().str("agency")? {
-                    Some(col) => {
-                        let ord = col.dictionary().term_ord(viewer.as_bytes())?;
-                        (Some(col), ord)
-                    }
-                    None => (None, None),
-                },
-                None => (None, None),
+            let agencies = if p.viewer_agency.is_some() || p.only_agency.is_some() {
+                seg.fast_fields().str("agency")?
+            } else {
+                None
             };
-            // Only one agency's records: its ordinal in this segment's agency
-            // column (a segment without that agency has nothing to give).
+            // An agency as an ordinal of this segment's agency column.
+            let ord_of = |agency: &str| -> Result<Option<u64>, SearchError> {
+                match &agencies {
+                    Some(col) => Ok(col.dictionary().term_ord(agency.as_bytes())?),
+                    None => Ok(None),
+                }
+            };
+            // The viewer's agency: only read for children without consent.
+            let viewer = match &p.viewer_agency {
+                Some(v) => ord_of(v)?,
+                None => None,
+            };
+            // Only one agency's records (a segment without that agency has nothing
+            // to give).
             let only = match &p.only_agency {
-                Some(only) => match seg.fast_fields().str("agency")? {
-                    Some(col) => match col.dictionary().term_ord(only.as_bytes())? {
-                        Some(o) => Some((col, o)),
-                        None => continue,
-                    },
+                Some(a) => match ord_of(a)? {
+                    Some(o) => Some(o),
                     None => continue,
                 },
                 None => None,
             };
+            let agency_of =
+                |doc: tantivy::DocId| agencies.as_ref().and_then(|c| c.ords().first(doc));
             let alive = seg.alive_bitset();
             let gate = |doc: tantivy::DocId| -> Score {
                 if alive.is_some_and(|a| a.is_deleted(doc)) {
                     return 0.0;
                 }
-                if let Some((col, o)) = &only {
-                    if col.ords().first(doc) != Some(*o) {
-                        return 0.0;
-                    }
+                if only.is_some() && agency_of(doc) != only {
+                    return 0.0;
                 }
                 filter.factor(facts.get_val(doc), || {
                     // Hidden unless the viewer's own agency registered it.
-                    viewer.is_some()
-                        && agencies
-                            .as_ref()
-                            .and_then(|c| c.ords().first(doc))
-                            .is_some_and(|o| Some(o) == viewer)
+                    viewer.is_some() && agency_of(doc) == viewer
                 })
             };
             let seg_ord = ord as u32;
@@ -488,14 +492,7 @@ impl SearchIndex {
                     // the documents of other years before their postings are
                     // sought (see `birth`).
                     let years = match filter.years() {
-                        Some(asked) => {
-                            let live: Vec<_> = searcher
-                                .segment_readers()
-                                .iter()
-                                .map(|s| s.segment_id())
-                                .collect();
-                            Some((asked, self.birth_years.get(seg, &live)?))
-                        }
+                        Some(asked) => Some((asked, self.birth_years.get(seg, &live)?)),
                         None => None,
                     };
                     let bound = |doc: tantivy::DocId| -> Score {

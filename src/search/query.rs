@@ -33,9 +33,9 @@ fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
     }
 }
 
-/// The should-clauses of the candidate query: term queries, one per term, the
-/// boosts of a term asked for in several roles summed (a score is linear in its
-/// boost, so this scores as the repeated clauses would, with fewer scorers).
+/// The should-clauses of the candidate query: one per term, the boosts of a term
+/// asked for in several roles summed (a score is linear in its boost, so this
+/// scores as the repeated clauses would, with fewer of them).
 ///
 /// A group of spellings (a token's indexed neighbours within one edit) scores its
 /// weight once, whichever and however many of them a document holds, as a
@@ -162,7 +162,7 @@ const MAX_NEIGHBOURS: usize = 64;
 /// candidate spelling is looked up in the term dictionaries, a few hundred
 /// lookups, where tantivy's fuzzy query would walk a Levenshtein automaton over
 /// the whole dictionary and then read every posting of what it found. The
-/// neighbours become plain term queries.
+/// neighbours, with the token, become one group clause (see [`Should`]).
 fn neighbours(
     searcher: &Searcher,
     field: Field,

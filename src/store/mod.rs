@@ -571,10 +571,7 @@ impl Batch<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn child(id: &str, given: &str) -> Record {
-        crate::record::sample_child(id, given)
-    }
+    use crate::record::sample_child as child;
 
     #[test]
     fn upsert_keeps_history_and_bumps_seq() {
