@@ -144,7 +144,7 @@ impl<'a> Plan<'a> {
                 .collect()
         };
         // Documents phase 1 scored, which phase 2 must not score again.
-        let mut seen = vec![0u64; (max_doc as usize).div_ceil(64)];
+        let mut seen = DocBits::new(max_doc);
 
         // Phase 1: the rare terms' documents, each completed with the common
         // terms, heaviest first so that a document out of the running is known
@@ -156,7 +156,7 @@ impl<'a> Plan<'a> {
                 rest[i] = rest[i + 1] + heavy[i].weight;
             }
             rare.for_each(seg, &mut |d, rare_score| {
-                seen[(d >> 6) as usize] |= 1 << (d & 63);
+                seen.insert(d);
                 let left = heavy.iter_mut().zip(rest[1..].iter().copied());
                 if let Some(score) = complete(d, rare_score, rest[0], heap.threshold(), bound, left)
                 {
@@ -193,7 +193,7 @@ impl<'a> Plan<'a> {
             };
             let mut replan = false;
             while d != TERMINATED {
-                if seen[(d >> 6) as usize] & (1 << (d & 63)) == 0 {
+                if !seen.contains(d) {
                     // The light terms heaviest first, each with what the lighter
                     // ones after it can add.
                     let gain = if lead > 0 { upto[lead - 1] } else { 0.0 };
@@ -271,9 +271,9 @@ fn offer(
     heap.push(score * factor, addr)
 }
 
-/// The documents of a segment that hold any of a clause's terms, as a bitset.
-fn holders(seg: &SegmentReader, c: &Clause) -> Result<Vec<u64>, SearchError> {
-    let mut bits = vec![0u64; (seg.max_doc() as usize).div_ceil(64)];
+/// The documents of a segment that hold any of a clause's terms.
+fn holders(seg: &SegmentReader, c: &Clause) -> Result<DocBits, SearchError> {
+    let mut bits = DocBits::new(seg.max_doc());
     for t in &c.terms {
         let inv = seg.inverted_index(t.field())?;
         let Some(info) = inv.get_term_info(t)? else {
@@ -286,7 +286,7 @@ fn holders(seg: &SegmentReader, c: &Clause) -> Result<Vec<u64>, SearchError> {
                 break;
             }
             for &d in docs {
-                bits[(d >> 6) as usize] |= 1 << (d & 63);
+                bits.insert(d);
             }
             block.advance();
         }
@@ -304,7 +304,7 @@ enum Docs {
     /// A term's postings, sought forward only.
     Postings(Option<Box<SegmentPostings>>),
     /// A group's documents.
-    Bits(std::rc::Rc<Vec<u64>>),
+    Bits(std::rc::Rc<DocBits>),
 }
 
 impl Cursor {
@@ -319,13 +319,61 @@ impl Cursor {
                 }
                 p.doc() == d
             }
-            Docs::Bits(bits) => bits[(d >> 6) as usize] & (1 << (d & 63)) != 0,
+            Docs::Bits(bits) => bits.contains(d),
         };
         if holds {
             self.weight
         } else {
             0.0
         }
+    }
+}
+
+/// A set of a segment's documents, one bit each.
+///
+/// Its buffer goes back to the thread when dropped, for the next search to
+/// reuse: at a million documents a set is 125 KiB, and a zeroed allocation of
+/// that size is fresh pages from the system (page faults) more often than not.
+struct DocBits(Vec<u64>);
+
+thread_local! {
+    static SPARE_BITS: std::cell::RefCell<Vec<Vec<u64>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Buffers a thread keeps for reuse, at most (a search holds one, and one per
+/// group of spellings).
+const SPARE_BUFFERS: usize = 8;
+
+impl DocBits {
+    fn new(max_doc: DocId) -> Self {
+        let mut words = SPARE_BITS
+            .with(|s| s.borrow_mut().pop())
+            .unwrap_or_default();
+        words.clear();
+        words.resize((max_doc as usize).div_ceil(64), 0);
+        DocBits(words)
+    }
+
+    #[inline]
+    fn insert(&mut self, d: DocId) {
+        self.0[(d >> 6) as usize] |= 1 << (d & 63);
+    }
+
+    #[inline]
+    fn contains(&self, d: DocId) -> bool {
+        self.0[(d >> 6) as usize] & (1 << (d & 63)) != 0
+    }
+}
+
+impl Drop for DocBits {
+    fn drop(&mut self) {
+        let words = std::mem::take(&mut self.0);
+        SPARE_BITS.with(|s| {
+            let mut spare = s.borrow_mut();
+            if spare.len() < SPARE_BUFFERS {
+                spare.push(words);
+            }
+        });
     }
 }
 
