@@ -41,7 +41,7 @@ pub(crate) struct QueryName {
     sims: Memo<SimRow>,
     /// The similarity of `joined` to record names run together, already compared
     /// in this search, and whether the name rules made it (see `match_group`).
-    joined_sims: Memo<(f32, bool)>,
+    joined_sims: Memo<JoinedParts>,
 }
 
 /// A record token's similarity to each query token.
@@ -59,19 +59,17 @@ impl<V> Default for Memo<V> {
     }
 }
 
-impl<V: Clone> Memo<V> {
-    /// The memo's value for `key`, computed by `f` the first time.
-    fn get_or(&self, key: &str, f: impl FnOnce() -> V) -> V {
-        if let Some(v) = self.0.borrow().get(key) {
-            return v.clone();
-        }
-        let v = f();
+impl<V: Default> Memo<V> {
+    /// `f` of the memo's value for `key` (a default value the first time).
+    fn update<R>(&self, key: &str, f: impl FnOnce(&mut V) -> R) -> R {
         let mut memo = self.0.borrow_mut();
-        if memo.len() >= SIM_MEMO_CAPACITY {
-            memo.clear();
+        if !memo.contains_key(key) {
+            if memo.len() >= SIM_MEMO_CAPACITY {
+                memo.clear();
+            }
+            memo.insert(key.into(), V::default());
         }
-        memo.insert(key.into(), v.clone());
-        v
+        f(memo.get_mut(key).expect("inserted above"))
     }
 }
 
@@ -211,6 +209,12 @@ const MAX_VARIANT: f32 = 0.96;
 const RULE_VARIANT: f32 = 0.92;
 /// A nickname and its name: strong, a little less sure than a spelling.
 const RULE_NICKNAME: f32 = 0.88;
+/// How like the query's name a record's names run together must be to count.
+const JOINED_THRESHOLD: f32 = 0.85;
+/// A match of names run together counts a little less than one token by token.
+const JOINED_DISCOUNT: f32 = 0.97;
+/// Names run together with the same consonant skeleton.
+const SAME_SKELETON: f32 = 0.9;
 
 fn is_weak_code(code: &str) -> bool {
     // Double Metaphone codes of one or two letters ("AL") and Daitch–Mokotoff codes
@@ -465,22 +469,22 @@ fn match_group(
     // compare the names run together.
     // Only when tokens were left over: otherwise the tokens tell it better.
     let leftovers = pairs.len() < n || matched_own < own_count;
-    let alternatives = if leftovers {
+    // What a joined form must reach to replace the score.
+    let counts = |s: f32, score: f32| s >= JOINED_THRESHOLD && s * JOINED_DISCOUNT > score;
+    let alternatives = if leftovers && counts(1.0, score) {
         joined_alternatives()
     } else {
         Vec::new()
     };
     for alt in alternatives.iter().filter(|a| !a.is_empty()) {
-        let (s, by_rules) = q
-            .joined_sims
-            .get_or(alt, || joined_similarity(q, alt, rules));
+        let Some((s, by_rules)) = joined_similarity(q, alt, rules, |s| counts(s, score)) else {
+            continue;
+        };
         let via = if by_rules { "variant" } else { "joined" };
-        if s >= 0.85 && s * 0.97 > score {
-            score = s * 0.97;
-            reasons.clear();
-            if explain {
-                reasons.push(format!("{label}: {alt} ~ {} ({via})", q.joined));
-            }
+        score = s * JOINED_DISCOUNT;
+        reasons.clear();
+        if explain {
+            reasons.push(format!("{label}: {alt} ~ {} ({via})", q.joined));
         }
     }
     Some(GroupMatch {
@@ -489,31 +493,73 @@ fn match_group(
     })
 }
 
-/// How like the query's name run together a record's names run together are, and
-/// whether that is the name rules' doing.
-fn joined_similarity(q: &QueryName, alt: &str, rules: &NameRules) -> (f32, bool) {
-    let mut s = if alt == q.joined {
-        1.0
-    } else {
-        normalized_levenshtein(alt, &q.joined) as f32
-    };
-    let alt_skeletons = skeleton_variants(alt);
-    let same_skeleton = q
-        .joined_skeletons
-        .iter()
-        .any(|a| a.len() >= 3 && alt_skeletons.contains(a));
-    if same_skeleton {
-        s = s.max(0.9);
+/// The parts of a comparison of a query name run together with one record name run
+/// together, each computed the first time a candidate needs it (see
+/// [`joined_similarity`]).
+#[derive(Clone, Default)]
+struct JoinedParts {
+    /// Normalized Levenshtein similarity.
+    spelling: Option<f32>,
+    /// Whether they share a consonant skeleton.
+    skeleton: Option<bool>,
+    /// Whether the name rules make them one name.
+    variant: Option<bool>,
+}
+
+/// How like the query's name run together a record's name run together `alt`
+/// is, and whether that is the name rules' doing: the best of the ways they can
+/// be alike, when it `counts`; `None` when no way does.
+///
+/// Each way but spelling gives a fixed similarity, so a way whose similarity
+/// would not count, or not beat one already found, is never computed: a good
+/// candidate, whose tokens already matched well, seldom needs the costly ones
+/// (the name rules' key, the skeletons of the record's names).
+fn joined_similarity(
+    q: &QueryName,
+    alt: &str,
+    rules: &NameRules,
+    counts: impl Fn(f32) -> bool,
+) -> Option<(f32, bool)> {
+    if alt == q.joined {
+        return counts(1.0).then_some((1.0, false));
     }
-    // One name by the rules, written together on one side ("Abdi Rahman",
-    // "Cabdiraxmaan").
-    if s < RULE_VARIANT
-        && q.joined_key.len() >= MIN_VARIANT_KEY
-        && rules.variant_key(alt) == q.joined_key
-    {
-        return (RULE_VARIANT, true);
-    }
-    (s, false)
+    let beats = |s: f32, best: Option<(f32, bool)>| counts(s) && best.is_none_or(|b| s > b.0);
+    q.joined_sims.update(alt, |parts| {
+        let mut best = None;
+        // The edit distance is at least the difference in length: most names
+        // run together are too long or too short to come near.
+        let (a, b) = (alt.chars().count(), q.joined.chars().count());
+        let most = 1.0 - a.abs_diff(b) as f32 / a.max(b) as f32;
+        if beats(most, best) {
+            let s = *parts
+                .spelling
+                .get_or_insert_with(|| normalized_levenshtein(alt, &q.joined) as f32);
+            if beats(s, best) {
+                best = Some((s, false));
+            }
+        }
+        if beats(SAME_SKELETON, best)
+            && *parts.skeleton.get_or_insert_with(|| {
+                let alt_skeletons = skeleton_variants(alt);
+                q.joined_skeletons
+                    .iter()
+                    .any(|s| s.len() >= 3 && alt_skeletons.contains(s))
+            })
+        {
+            best = Some((SAME_SKELETON, false));
+        }
+        // One name by the rules, written together on one side ("Abdi Rahman",
+        // "Cabdiraxmaan").
+        if beats(RULE_VARIANT, best)
+            && q.joined_key.len() >= MIN_VARIANT_KEY
+            && *parts
+                .variant
+                .get_or_insert_with(|| rules.variant_key(alt) == q.joined_key)
+        {
+            best = Some((RULE_VARIANT, true));
+        }
+        best
+    })
 }
 
 fn joined(values: &[&str]) -> String {
