@@ -589,12 +589,11 @@ async fn search(
         st.with_reader(|store| {
             let mut out = Vec::new();
             let mut keys = Vec::new();
-            for hit in hits {
+            let hit_keys: Vec<_> = hits.iter().map(|h| h.key.clone()).collect();
+            let records = store.get_many(&hit_keys)?;
+            for (hit, rec) in hits.into_iter().zip(records) {
                 // The index may lag a moment behind the store; the store decides.
-                let Some(rec) = store
-                    .get(&hit.key)?
-                    .filter(|s| access::may_read(&account, &s.record))
-                else {
+                let Some(rec) = rec.filter(|s| access::may_read(&account, &s.record)) else {
                     continue;
                 };
                 keys.push(format!("{}/{}", hit.key.agency, hit.key.record_id));

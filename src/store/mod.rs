@@ -216,6 +216,20 @@ impl Store {
         get_in(&self.conn, key)
     }
 
+    /// The current versions of several records, as of one moment: read in one
+    /// transaction, which also reads the B-trees' upper pages once for all of
+    /// them (a commit by another connection, such as the audit log's, empties
+    /// this connection's page cache at the next transaction).
+    pub fn get_many(&self, keys: &[RecordKey]) -> Result<Vec<Option<StoredRecord>>, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let records = keys
+            .iter()
+            .map(|key| get_in(&tx, key))
+            .collect::<Result<_, _>>()?;
+        tx.commit()?;
+        Ok(records)
+    }
+
     /// Earlier versions of a record, oldest first.
     pub fn history(&self, key: &RecordKey) -> Result<Vec<HistoryEntry>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
