@@ -57,7 +57,7 @@ use crate::record::{AgeEstimate, PartialDate, Record, RecordKey, RecordKind, Sex
 use crate::rulebook::Rulebook;
 
 use rank::{countries_named, Prepared, QueryName};
-use schema::{unpack_facts, Fields};
+use schema::Fields;
 use summary::{PlaceCache, Summary};
 
 #[derive(Debug, thiserror::Error)]
@@ -159,9 +159,9 @@ pub struct SearchHit {
 }
 
 /// Candidates the ranker looks at, at least, when the query gives no birth
-/// years. Measured at 1,000,000 records (`tests/search_bench.rs`): with 100, the
-/// target first in 94.4 % of queries and in the top 10 in 99.2 % (99.1 % with
-/// 200), never missing from the candidates; `famlink bench` (a name with one
+/// years. Measured at 1,000,000 records (`tests/search_bench.rs`): with 100 as
+/// with 200, the target first in 94.4 % of queries and in the top 10 in 99.1 to
+/// 99.2 % (runs differ by ties), never missing from the candidates; `famlink bench` (a name with one
 /// typo, and the birth year when known) found the sought record first in 2,191
 /// of 5,000 queries against 2,193 with 200, at a fifth less CPU per search.
 const CANDIDATES: usize = 100;
@@ -496,10 +496,9 @@ impl SearchIndex {
                     // With birth years asked, their factor prunes the documents
                     // of other years before their postings are sought; the gate
                     // then finds the document's facts in the cache (see `facts`).
+                    let years = filter.years().map(|asked| facts.year_bounds(asked));
                     let bound = |doc: tantivy::DocId| -> Score {
-                        filter.years().map_or(1.0, |asked| {
-                            query::year_factor(asked, unpack_facts(facts.get(doc)).1)
-                        })
+                        years.as_ref().map_or(1.0, |b| b.get(doc))
                     };
                     plan.collect_segment(searcher, seg, seg_ord, &gate, &bound, &mut heap)?;
                 }
