@@ -48,7 +48,7 @@ pub(crate) struct QueryName {
 type SimRow = Box<[(f32, Via)]>;
 
 /// Record text → what comparing it with one query name gave.
-struct Memo<V>(std::cell::RefCell<std::collections::HashMap<Box<str>, V>>);
+struct Memo<V>(std::cell::RefCell<crate::names::FastMap<Box<str>, V>>);
 
 /// Distinct record texts a memo keeps; a search meets far fewer.
 const SIM_MEMO_CAPACITY: usize = 4096;
