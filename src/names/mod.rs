@@ -26,7 +26,7 @@ mod whole_name;
 
 use std::collections::HashMap;
 
-/// The maps of name tokens the ranker looks up dozens of times a candidate:
+/// The maps of name tokens that searches look up dozens of times a candidate:
 /// foldhash, seeded at random per map, instead of SipHash (a third of a lookup's
 /// time on tokens this short).
 pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;

@@ -44,7 +44,7 @@ fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
 #[derive(Default)]
 pub(crate) struct Should {
     terms: Vec<(Term, f32)>,
-    at: std::collections::HashMap<Term, usize>,
+    at: crate::names::FastMap<Term, usize>,
     groups: Vec<(Vec<(Term, u64)>, f32)>,
 }
 
@@ -248,7 +248,7 @@ type Spellings = std::sync::Arc<[(String, u64)]>;
 #[derive(Default)]
 struct NeighbourMap {
     generation: u64,
-    known: std::collections::HashMap<(Field, Box<str>), Spellings>,
+    known: crate::names::FastMap<(Field, Box<str>), Spellings>,
 }
 
 /// Tokens whose neighbours the cache keeps; emptied when full.
