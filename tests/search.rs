@@ -554,15 +554,9 @@ fn put_replaces_the_record_with_the_same_key() {
     assert_eq!(index.num_records().unwrap(), variants().len() as u64);
 }
 
-#[test]
-fn clear_and_reindex_gives_the_same_results() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut records = variants();
-    records.extend(family());
-    records.sort_by(|a, b| a.record_id.cmp(&b.record_id));
-    records.dedup_by(|a, b| a.record_id == b.record_id);
-    let index = build(dir.path(), &records, 9);
-    let queries = [
+/// Queries by name, by name with a parent and an age, and by place alone.
+fn mixed_queries() -> Vec<SearchQuery> {
+    vec![
         by_name("Mohammed"),
         by_name("Oleksandr Kovalenko"),
         SearchQuery {
@@ -574,7 +568,18 @@ fn clear_and_reindex_gives_the_same_results() {
             place: Some("Baidoa".into()),
             ..SearchQuery::new(today())
         },
-    ];
+    ]
+}
+
+#[test]
+fn clear_and_reindex_gives_the_same_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = variants();
+    records.extend(family());
+    records.sort_by(|a, b| a.record_id.cmp(&b.record_id));
+    records.dedup_by(|a, b| a.record_id == b.record_id);
+    let index = build(dir.path(), &records, 9);
+    let queries = mixed_queries();
     let before: Vec<_> = queries.iter().map(|q| index.search(q).unwrap()).collect();
     let mut w = index.writer().unwrap();
     w.clear().unwrap();
@@ -1038,4 +1043,43 @@ fn an_index_built_under_other_rules_is_rebuilt() {
     );
     // Back to the built-in rules: rebuilt again.
     assert_eq!(SearchIndex::open(dir.path()).unwrap().indexed_through(), 0);
+}
+
+/// The service reads the candidates' summaries from a copy in memory: the same
+/// hits as from the doc store, over several segments, a replaced record (a
+/// deleted document in an older segment) and segments made after the copy.
+#[test]
+fn summaries_kept_in_memory_give_the_same_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = build(dir.path(), &variants(), 1);
+    let mut w = index.writer().unwrap();
+    for r in family() {
+        w.put(&r).unwrap();
+    }
+    w.commit(2).unwrap();
+    let mut queries = mixed_queries();
+    queries.push(by_name("Aleksandr Kovalchenko"));
+    let search_all = |index: &SearchIndex| -> Vec<Vec<SearchHit>> {
+        queries.iter().map(|q| index.search(q).unwrap()).collect()
+    };
+    let from_store = search_all(&index);
+    assert!(from_store.iter().all(|hits| !hits.is_empty()));
+    index.keep_summaries_in_memory().unwrap();
+    assert_eq!(search_all(&index), from_store);
+
+    // A record replaced (its old document deleted) and one added, after the copy.
+    let mut renamed = variants()[1].clone(); // ALEK
+    renamed.family_name = Some("Kovalchenko".into());
+    let mut w = index.writer().unwrap();
+    w.put(&renamed).unwrap();
+    w.commit(3).unwrap();
+    let in_memory = search_all(&index);
+    assert_eq!(top(&index, &queries[4]), "ALEK");
+    // The same directory opened afresh reads the doc store.
+    let fresh = SearchIndex::open(dir.path()).unwrap();
+    assert_eq!(in_memory, search_all(&fresh));
+    assert_ne!(
+        in_memory, from_store,
+        "the replaced record is found by its new name"
+    );
 }

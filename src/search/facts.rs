@@ -1,6 +1,7 @@
 //! Each document's facts (kind, consent, sex, birth years: see
 //! `schema::pack_facts`), copied out of the `facts` fast field into plain
-//! four-byte words, and its birth years besides in one byte; kept per segment.
+//! four-byte words, and its birth years besides in one byte; kept per segment
+//! (see `per_segment`).
 //!
 //! The candidate collector reads a bound on a document's birth-year factor
 //! before its postings are sought, for every document that shares a name with
@@ -11,10 +12,6 @@
 //! the 256 codes' bounds, it is a load. The exact factor, for the few documents
 //! whose score reaches the pool's threshold, comes from the four-byte copy.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use tantivy::index::SegmentId;
 use tantivy::{DocId, SegmentReader};
 
 use super::query::year_factor;
@@ -35,7 +32,8 @@ pub(crate) struct SegmentFacts {
 }
 
 impl SegmentFacts {
-    fn of(seg: &SegmentReader) -> Result<Self, SearchError> {
+    /// The copy of `seg`'s facts (a few milliseconds at a million documents).
+    pub fn of(seg: &SegmentReader) -> Result<Self, SearchError> {
         let column = seg.fast_fields().u64("facts")?.first_or_default_col(0);
         let facts: Vec<u32> = (0..seg.max_doc())
             .map(|d| column.get_val(d) as u32)
@@ -158,30 +156,6 @@ impl YearCode {
     }
 }
 
-/// The facts of the segments searched lately.
-#[derive(Default)]
-pub(crate) struct FactsCache(Mutex<HashMap<SegmentId, Arc<SegmentFacts>>>);
-
-impl FactsCache {
-    /// A segment's facts, copied the first time (a few milliseconds at a million
-    /// documents). Segments no longer in `live` are forgotten.
-    pub fn get(
-        &self,
-        seg: &SegmentReader,
-        live: &[SegmentId],
-    ) -> Result<Arc<SegmentFacts>, SearchError> {
-        let id = seg.segment_id();
-        if let Some(f) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
-            return Ok(Arc::clone(f));
-        }
-        let built = Arc::new(SegmentFacts::of(seg)?);
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|k, _| live.contains(k));
-        map.insert(id, Arc::clone(&built));
-        Ok(built)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,7 +222,7 @@ mod column_tests {
             .u64("facts")
             .unwrap()
             .first_or_default_col(0);
-        let copy = FactsCache::default().get(seg, &[seg.segment_id()]).unwrap();
+        let copy = SegmentFacts::of(seg).unwrap();
         for d in 0..seg.max_doc() {
             let v = column.get_val(d);
             assert_eq!(copy.get(d), v);

@@ -32,15 +32,17 @@ pub mod candidates;
 mod collect;
 mod document;
 mod facts;
+mod per_segment;
 mod query;
 mod rank;
 mod schema;
+mod summaries;
 mod summary;
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -198,6 +200,15 @@ fn parse_payload(payload: Option<&str>, rules: u64) -> Option<u64> {
     through.parse().ok()
 }
 
+/// The segments a searcher reads.
+fn live_segments(searcher: &Searcher) -> Vec<tantivy::index::SegmentId> {
+    searcher
+        .segment_readers()
+        .iter()
+        .map(|s| s.segment_id())
+        .collect()
+}
+
 /// The search index of one data directory.
 pub struct SearchIndex {
     dir: PathBuf,
@@ -209,7 +220,10 @@ pub struct SearchIndex {
     keyer: Arc<NameKeyer>,
     keys: SharedKeyCache,
     neighbours: query::NeighbourCache,
-    facts: facts::FactsCache,
+    facts: per_segment::PerSegment<facts::SegmentFacts>,
+    /// Set by [`keep_summaries_in_memory`](Self::keep_summaries_in_memory).
+    summaries_in_memory: AtomicBool,
+    summaries: per_segment::PerSegment<summaries::SegmentSummaries>,
 }
 
 impl SearchIndex {
@@ -275,7 +289,9 @@ impl SearchIndex {
             keyer,
             rules,
             neighbours: query::NeighbourCache::default(),
-            facts: facts::FactsCache::default(),
+            facts: Default::default(),
+            summaries_in_memory: AtomicBool::new(false),
+            summaries: Default::default(),
         })
     }
 
@@ -324,6 +340,38 @@ impl SearchIndex {
         })
     }
 
+    /// From now on, the ranker reads the summaries of the candidates from a copy
+    /// in memory (see `summaries`), made now for the segments there are and
+    /// later for each new one, instead of from the doc store: for a process
+    /// that searches many times (the service), at the price of about 150 MiB a
+    /// million records.
+    pub fn keep_summaries_in_memory(&self) -> Result<(), SearchError> {
+        self.summaries_in_memory.store(true, Ordering::Release);
+        self.summary_copies(&self.reader.searcher()).map(drop)
+    }
+
+    /// The summaries' copies of the searcher's segments, by segment ordinal; none
+    /// unless [`keep_summaries_in_memory`](Self::keep_summaries_in_memory).
+    fn summary_copies(
+        &self,
+        searcher: &Searcher,
+    ) -> Result<Option<Vec<Arc<summaries::SegmentSummaries>>>, SearchError> {
+        if !self.summaries_in_memory.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let live = live_segments(searcher);
+        searcher
+            .segment_readers()
+            .iter()
+            .map(|seg| {
+                self.summaries.get(seg, &live, |s| {
+                    summaries::SegmentSummaries::of(s, self.fields.summary)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
     /// The best records for the query, best first.
     pub fn search(&self, q: &SearchQuery) -> Result<Vec<SearchHit>, SearchError> {
         let p = self.prepare(q);
@@ -355,14 +403,19 @@ impl SearchIndex {
         let pool = least.max(limit.saturating_mul(3));
         let candidates = self.candidates(&searcher, &query, &p, pool)?;
 
+        let copies = self.summary_copies(&searcher)?;
         let mut ranked: Vec<(f32, Summary)> = Vec::with_capacity(candidates.len());
         for addr in candidates {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let bytes = doc
-                .get_first(self.fields.summary)
-                .and_then(|v| v.as_bytes())
-                .ok_or(SearchError::Corrupt)?;
-            let s = Summary::decode(bytes).ok_or(SearchError::Corrupt)?;
+            let s = match &copies {
+                Some(copies) => Summary::decode(copies[addr.segment_ord as usize].get(addr.doc_id)),
+                None => {
+                    let doc: TantivyDocument = searcher.doc(addr)?;
+                    doc.get_first(self.fields.summary)
+                        .and_then(|v| v.as_bytes())
+                        .and_then(Summary::decode)
+                }
+            }
+            .ok_or(SearchError::Corrupt)?;
             if !p.may_see(&s) || p.kind.is_some_and(|k| k != s.kind) {
                 continue;
             }
@@ -442,13 +495,9 @@ impl SearchIndex {
         let filter = query::CandidateFilter::new(p);
         let mut heap = TopCandidates::new(pool);
         // The segments of this search: the facts copies of others are dropped.
-        let live: Vec<_> = searcher
-            .segment_readers()
-            .iter()
-            .map(|s| s.segment_id())
-            .collect();
+        let live = live_segments(searcher);
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
-            let facts = self.facts.get(seg, &live)?;
+            let facts = self.facts.get(seg, &live, facts::SegmentFacts::of)?;
             let agencies = if p.viewer_agency.is_some() || p.only_agency.is_some() {
                 seg.fast_fields().str("agency")?
             } else {

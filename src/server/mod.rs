@@ -153,6 +153,9 @@ impl Service {
             engine: engine.map(Arc::new),
         };
         let index = registry.shared_index();
+        // A search a millisecond: the ranker reads its candidates' summaries from
+        // memory, not the doc store (see `search::summaries`).
+        index.keep_summaries_in_memory()?;
         let (tx, rx) = mpsc::channel();
         let state = Arc::new(Inner {
             writer: Mutex::new(registry),
