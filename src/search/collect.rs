@@ -26,7 +26,7 @@
 //! at most 1, fall short of the threshold (of documents tied at the threshold,
 //! another may be kept).
 
-use tantivy::postings::SegmentPostings;
+use tantivy::postings::{BlockSegmentPostings, SegmentPostings};
 use tantivy::query::{
     BooleanQuery, ConstScoreQuery, EnableScoring, Occur, Query, Scorer, TermQuery,
 };
@@ -46,8 +46,8 @@ const RARE_FLOOR: u64 = 2_000;
 /// in phase 1; groups of spellings are never (their documents are mostly near
 /// misses of the name asked, and are held as a bitset to be looked up in).
 pub(crate) struct Plan<'a> {
-    /// Phase 1's union, when there are rare terms.
-    rare: Option<Box<dyn tantivy::query::Weight>>,
+    /// Phase 1's terms, with their weights.
+    rare: Vec<(&'a Term, Score)>,
     /// The common terms and the groups, heaviest first.
     common: Vec<&'a Clause>,
 }
@@ -77,26 +77,18 @@ fn scoring(c: &Clause) -> Box<dyn Query> {
 }
 
 impl<'a> Plan<'a> {
-    pub fn new(searcher: &Searcher, clauses: &'a [Clause]) -> Result<Self, SearchError> {
+    pub fn new(searcher: &Searcher, clauses: &'a [Clause]) -> Self {
         let rare_limit = (searcher.num_docs() / RARE_SHARE).max(RARE_FLOOR);
-        Self::with_rare_limit(searcher, clauses, rare_limit)
+        Self::with_rare_limit(clauses, rare_limit)
     }
 
-    fn with_rare_limit(
-        searcher: &Searcher,
-        clauses: &'a [Clause],
-        rare_limit: u64,
-    ) -> Result<Self, SearchError> {
+    fn with_rare_limit(clauses: &'a [Clause], rare_limit: u64) -> Self {
         let (rare, mut common): (Vec<_>, Vec<_>) = clauses
             .iter()
             .partition(|c| !c.is_group() && c.doc_freq <= rare_limit);
         common.sort_by(|a, b| b.weight.total_cmp(&a.weight));
-        let rare = if rare.is_empty() {
-            None
-        } else {
-            Some(union(searcher, rare.into_iter())?)
-        };
-        Ok(Plan { rare, common })
+        let rare = rare.into_iter().map(|c| (&c.terms[0], c.weight)).collect();
+        Plan { rare, common }
     }
 
     /// Adds the best documents of one segment to `heap`. `gate` gives a
@@ -149,13 +141,13 @@ impl<'a> Plan<'a> {
         // Phase 1: the rare terms' documents, each completed with the common
         // terms, heaviest first so that a document out of the running is known
         // after the fewest seeks; `rest[i]` is what common terms i.. can add.
-        if let Some(rare) = &self.rare {
+        if !self.rare.is_empty() {
             let mut heavy = cursors()?;
             let mut rest = vec![0.0; heavy.len() + 1];
             for i in (0..heavy.len()).rev() {
                 rest[i] = rest[i + 1] + heavy[i].weight;
             }
-            rare.for_each(seg, &mut |d, rare_score| {
+            for_each_in_union(seg, &self.rare, |d, rare_score| {
                 seen.insert(d);
                 let left = heavy.iter_mut().zip(rest[1..].iter().copied());
                 if let Some(score) = complete(d, rare_score, rest[0], heap.threshold(), bound, left)
@@ -221,6 +213,79 @@ impl<'a> Plan<'a> {
         }
         Ok(())
     }
+}
+
+/// Documents a union reads ahead at a time (tantivy's union reads as many).
+const WINDOW: usize = 4096;
+
+/// Calls `f` with each document of the segment that holds any of `terms`, in
+/// order, and the sum of the weights of the terms it holds.
+///
+/// Tantivy's union of the terms' scorers does the same through a virtual call
+/// or three per posting; phase 1 reads every posting of its terms, thousands a
+/// search. Here each term's postings are read a decoded block at a time into a
+/// window of documents (a bit and a score each), and the window's documents go
+/// to `f` in order. The weights are added in the terms' order, as tantivy's
+/// union added them: the same sums to the last bit.
+fn for_each_in_union(
+    seg: &SegmentReader,
+    terms: &[(&Term, Score)],
+    mut f: impl FnMut(DocId, Score),
+) -> Result<(), SearchError> {
+    struct Reader {
+        block: BlockSegmentPostings,
+        /// The next posting in the block.
+        at: usize,
+        weight: Score,
+    }
+    let mut readers = Vec::with_capacity(terms.len());
+    for &(term, weight) in terms {
+        let inverted = seg.inverted_index(term.field())?;
+        let Some(info) = inverted.get_term_info(term)? else {
+            continue;
+        };
+        let block = inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+        if !block.docs().is_empty() {
+            readers.push(Reader {
+                block,
+                at: 0,
+                weight,
+            });
+        }
+    }
+    let mut scores = [0.0 as Score; WINDOW];
+    let mut bits = [0u64; WINDOW / 64];
+    // Each window starts at the first document left, so that stretches of the
+    // segment that no term holds are skipped.
+    while let Some(start) = readers.iter().map(|r| r.block.docs()[r.at]).min() {
+        let end = start.saturating_add(WINDOW as DocId);
+        readers.retain_mut(|r| loop {
+            let docs = r.block.docs();
+            while r.at < docs.len() && docs[r.at] < end {
+                let i = (docs[r.at] - start) as usize;
+                bits[i >> 6] |= 1 << (i & 63);
+                scores[i] += r.weight;
+                r.at += 1;
+            }
+            if r.at < docs.len() {
+                return true;
+            }
+            r.block.advance();
+            r.at = 0;
+            if r.block.docs().is_empty() {
+                return false;
+            }
+        });
+        for (w, word) in bits.iter_mut().enumerate() {
+            while *word != 0 {
+                let i = w * 64 + word.trailing_zeros() as usize;
+                *word &= *word - 1;
+                f(start + i as DocId, scores[i]);
+                scores[i] = 0.0;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Document `d`'s whole score, from the `score` it has and the clauses `left`
@@ -384,6 +449,68 @@ mod tests {
     use tantivy::schema::{Schema, STRING};
     use tantivy::{doc, Index};
 
+    /// The union of phase 1 against the terms' documents one by one, over a
+    /// segment of several windows with stretches that no term holds: every
+    /// holder once, in order, with its terms' weights summed in their order.
+    #[test]
+    fn the_union_gives_each_holder_once_in_order_with_its_weights() {
+        let mut schema = Schema::builder();
+        let field = schema.add_text_field("t", STRING);
+        let index = Index::create_in_ram(schema.build());
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let docs = 5 * WINDOW + 123;
+        let mut held: Vec<Vec<usize>> = Vec::new();
+        {
+            // One thread: one segment, documents in the order added.
+            let mut w = index.writer_with_num_threads(1, 50_000_000).unwrap();
+            for d in 0..docs {
+                let mut doc = tantivy::TantivyDocument::default();
+                let mut terms = Vec::new();
+                // Nothing in the second window: a stretch to skip.
+                let empty = (WINDOW..2 * WINDOW).contains(&d);
+                for t in 0..6usize {
+                    if !empty && rng.random_bool(0.3 / (t + 1) as f64) {
+                        terms.push(t);
+                        doc.add_text(field, format!("w{t}"));
+                    }
+                }
+                held.push(terms);
+                w.add_document(doc).unwrap();
+            }
+            w.commit().unwrap();
+        }
+        let searcher = index.reader().unwrap().searcher();
+        let seg = &searcher.segment_readers()[0];
+        assert_eq!(seg.max_doc() as usize, docs);
+        let words: Vec<Term> = (0..7)
+            .map(|t| Term::from_field_text(field, &format!("w{t}")))
+            .collect();
+        // Term 6 is held by no document.
+        let weights = [0.3, 1.7, 2.5, 0.1, 4.0, 0.9, 8.0];
+        for pick in [vec![0, 1, 2, 3, 4, 5, 6], vec![5, 2], vec![3], vec![6]] {
+            let terms: Vec<(&Term, Score)> =
+                pick.iter().map(|&t| (&words[t], weights[t])).collect();
+            let mut got = Vec::new();
+            for_each_in_union(seg, &terms, |d, s| got.push((d, s))).unwrap();
+            let expected: Vec<(DocId, Score)> = held
+                .iter()
+                .enumerate()
+                .filter_map(|(d, ts)| {
+                    let mut sum = 0.0;
+                    let mut any = false;
+                    for &t in &pick {
+                        if ts.contains(&t) {
+                            sum += weights[t];
+                            any = true;
+                        }
+                    }
+                    any.then_some((d as DocId, sum))
+                })
+                .collect();
+            assert_eq!(got, expected, "terms {pick:?}");
+        }
+    }
+
     /// Against the exhaustive evaluation: random documents over a skewed
     /// vocabulary (a few terms in most documents, many in few), random weights,
     /// groups of spellings and factors, every split of rare and common terms,
@@ -468,7 +595,7 @@ mod tests {
             };
             let pool = [1, 5, 30, 200][round % 4];
             for rare_limit in [0, 20, 150, 400, u64::MAX] {
-                let plan = Plan::with_rare_limit(&searcher, &terms, rare_limit).unwrap();
+                let plan = Plan::with_rare_limit(&terms, rare_limit);
                 let mut heap = TopCandidates::new(pool);
                 let ids: Vec<_> = searcher
                     .segment_readers()

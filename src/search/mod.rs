@@ -489,7 +489,7 @@ impl SearchIndex {
                 tantivy::query::EnableScoring::enabled_from_searcher(searcher),
             )?),
             query::CandidateQuery::Terms(terms) => {
-                Collector::Terms(collect::Plan::new(searcher, terms)?)
+                Collector::Terms(collect::Plan::new(searcher, terms))
             }
         };
         let filter = query::CandidateFilter::new(p);
