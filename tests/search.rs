@@ -1067,7 +1067,8 @@ fn summaries_kept_in_memory_give_the_same_hits() {
     index.keep_summaries_in_memory().unwrap();
     assert_eq!(search_all(&index), from_store);
 
-    // A record replaced (its old document deleted) and one added, after the copy.
+    // A record replaced after the copy: its old document deleted, its new one in a
+    // segment made since.
     let mut renamed = variants()[1].clone(); // ALEK
     renamed.family_name = Some("Kovalchenko".into());
     let mut w = index.writer().unwrap();

@@ -47,7 +47,6 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use tantivy::directory::MmapDirectory;
-use tantivy::schema::Value;
 use tantivy::{
     DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Score, Searcher,
     TantivyDocument, Term,
@@ -347,24 +346,27 @@ impl SearchIndex {
     /// million records.
     pub fn keep_summaries_in_memory(&self) -> Result<(), SearchError> {
         self.summaries_in_memory.store(true, Ordering::Release);
-        self.summary_copies(&self.reader.searcher()).map(drop)
+        let searcher = self.reader.searcher();
+        self.summary_copies(&searcher, &live_segments(&searcher))
+            .map(drop)
     }
 
-    /// The summaries' copies of the searcher's segments, by segment ordinal; none
-    /// unless [`keep_summaries_in_memory`](Self::keep_summaries_in_memory).
+    /// The summaries' copies of the searcher's segments (`live`), by segment
+    /// ordinal; none unless
+    /// [`keep_summaries_in_memory`](Self::keep_summaries_in_memory).
     fn summary_copies(
         &self,
         searcher: &Searcher,
+        live: &[tantivy::index::SegmentId],
     ) -> Result<Option<Vec<Arc<summaries::SegmentSummaries>>>, SearchError> {
         if !self.summaries_in_memory.load(Ordering::Acquire) {
             return Ok(None);
         }
-        let live = live_segments(searcher);
         searcher
             .segment_readers()
             .iter()
             .map(|seg| {
-                self.summaries.get(seg, &live, |s| {
+                self.summaries.get(seg, live, |s| {
                     summaries::SegmentSummaries::of(s, self.fields.summary)
                 })
             })
@@ -401,18 +403,18 @@ impl SearchIndex {
             CANDIDATES
         };
         let pool = least.max(limit.saturating_mul(3));
-        let candidates = self.candidates(&searcher, &query, &p, pool)?;
+        // The segments of this search: the copies of others are dropped.
+        let live = live_segments(&searcher);
+        let candidates = self.candidates(&searcher, &live, &query, &p, pool)?;
 
-        let copies = self.summary_copies(&searcher)?;
+        let copies = self.summary_copies(&searcher, &live)?;
         let mut ranked: Vec<(f32, Summary)> = Vec::with_capacity(candidates.len());
         for addr in candidates {
             let s = match &copies {
                 Some(copies) => Summary::decode(copies[addr.segment_ord as usize].get(addr.doc_id)),
                 None => {
                     let doc: TantivyDocument = searcher.doc(addr)?;
-                    doc.get_first(self.fields.summary)
-                        .and_then(|v| v.as_bytes())
-                        .and_then(Summary::decode)
+                    summaries::stored(&doc, self.fields.summary).and_then(Summary::decode)
                 }
             }
             .ok_or(SearchError::Corrupt)?;
@@ -476,6 +478,7 @@ impl SearchIndex {
     fn candidates(
         &self,
         searcher: &Searcher,
+        live: &[tantivy::index::SegmentId],
         query: &query::CandidateQuery,
         p: &Prepared,
         pool: usize,
@@ -494,10 +497,8 @@ impl SearchIndex {
         };
         let filter = query::CandidateFilter::new(p);
         let mut heap = TopCandidates::new(pool);
-        // The segments of this search: the facts copies of others are dropped.
-        let live = live_segments(searcher);
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
-            let facts = self.facts.get(seg, &live, facts::SegmentFacts::of)?;
+            let facts = self.facts.get(seg, live, facts::SegmentFacts::of)?;
             let agencies = if p.viewer_agency.is_some() || p.only_agency.is_some() {
                 seg.fast_fields().str("agency")?
             } else {

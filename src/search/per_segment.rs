@@ -1,5 +1,6 @@
 //! Plain copies of a segment's columns, made the first time a search reads the
-//! segment and dropped when the segment leaves the index (after a merge).
+//! segment, and dropped once a search of a newer segment (after a merge) finds
+//! that their segment has left the index.
 //!
 //! The searcher's hot loops read a document's facts and summary at random over
 //! the whole segment; tantivy's columns and doc store are built for other reads
@@ -19,7 +20,7 @@ pub(crate) struct PerSegment<T>(Mutex<HashMap<SegmentId, Slot<T>>>);
 
 /// A segment's copy, or the lock its first reader holds while making it: the
 /// searches that arrive meanwhile wait for that copy instead of each making
-/// their own (a summaries copy takes about a second at a million documents).
+/// their own (a summaries copy takes about half a second at a million documents).
 type Slot<T> = Arc<Mutex<Option<Arc<T>>>>;
 
 impl<T> Default for PerSegment<T> {
