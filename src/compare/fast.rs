@@ -94,6 +94,39 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
     levenshtein_within(a, b, usize::MAX)
 }
 
+/// Levenshtein similarity in [0, 1], as `strsim::normalized_levenshtein`: one
+/// less the distance over the longer value's length in characters (1 for two
+/// empty values).
+pub fn normalized_levenshtein(a: &str, b: &str) -> f64 {
+    if !(a.is_ascii() && b.is_ascii()) {
+        return strsim::normalized_levenshtein(a, b);
+    }
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 1.0;
+    }
+    1.0 - levenshtein(a, b) as f64 / longest as f64
+}
+
+/// [`normalized_levenshtein`] where it is at least `floor`; below `floor`, some
+/// value below `floor`. Only the cells of the edit matrix that can stay within
+/// the distance `floor` allows are computed: for names run together, a tenth of
+/// them.
+pub fn normalized_levenshtein_from(a: &str, b: &str, floor: f64) -> f64 {
+    if !(a.is_ascii() && b.is_ascii()) {
+        return strsim::normalized_levenshtein(a, b);
+    }
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 1.0;
+    }
+    // One more than the most the floor allows, so that rounding cannot cut off
+    // a distance right at it; a distance over `k` comes back as `k + 1`, which
+    // is below the floor.
+    let k = ((1.0 - floor).max(0.0) * longest as f64) as usize + 1;
+    1.0 - levenshtein_within(a, b, k) as f64 / longest as f64
+}
+
 /// Levenshtein distance if at most `k`, else `k + 1` (stops as soon as it knows).
 pub fn levenshtein_within(a: &str, b: &str, k: usize) -> usize {
     let (x, y) = (a.as_bytes(), b.as_bytes());
@@ -252,6 +285,20 @@ mod tests {
                 "{a:?} {b:?}"
             );
             assert_eq!(osa(&a, &b), strsim::osa_distance(&a, &b), "{a:?} {b:?}");
+            let sim = strsim::normalized_levenshtein(&a, &b);
+            for floor in [0.0, 0.5, 0.7, 0.85, 0.9, 1.0] {
+                let from = normalized_levenshtein_from(&a, &b, floor);
+                if sim >= floor {
+                    assert_eq!(from, sim, "{a:?} {b:?} {floor}");
+                } else {
+                    assert!(from < floor, "{a:?} {b:?} {floor}: {from}");
+                }
+            }
+            assert_eq!(
+                normalized_levenshtein(&a, &b),
+                strsim::normalized_levenshtein(&a, &b),
+                "{a:?} {b:?}"
+            );
             for k in 0..4 {
                 let lev = strsim::levenshtein(&a, &b).min(k + 1);
                 assert_eq!(levenshtein_within(&a, &b, k), lev, "{a:?} {b:?} {k}");
@@ -282,6 +329,14 @@ mod tests {
     fn long_and_non_ascii_values_fall_back() {
         let long = "a".repeat(80);
         assert_eq!(levenshtein(&long, "a"), 79);
+        assert_eq!(
+            normalized_levenshtein(&long, "b"),
+            strsim::normalized_levenshtein(&long, "b")
+        );
+        assert_eq!(
+            normalized_levenshtein("zoë", "zoe"),
+            strsim::normalized_levenshtein("zoë", "zoe")
+        );
         assert_eq!(
             jaro_winkler("zoë", "zoe"),
             strsim::jaro_winkler("zoë", "zoe")

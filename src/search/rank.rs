@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use strsim::{jaro_winkler, normalized_levenshtein, osa_distance};
+use crate::compare::fast::{jaro_winkler, normalized_levenshtein_from, osa_within};
 
 use crate::names::{
     normalize, skeleton_variants, NameKeys, NameRelation, NameRules, SharedKeyCache,
@@ -264,7 +264,7 @@ pub(crate) fn token_similarity(q: &NameKeys, r: &NameKeys) -> (f32, Via) {
             best = (score, via);
         }
     };
-    if jw >= 0.8 && a.len() >= 4 && b.len() >= 4 && osa_distance(a, b) == 1 {
+    if jw >= 0.8 && a.len() >= 4 && b.len() >= 4 && osa_within(a, b, 1) == 1 {
         lift(0.9_f32.max(jw), Via::Typo);
     }
     // How many keys the two share, weak keys counting half.
@@ -531,9 +531,10 @@ fn joined_similarity(
         let (a, b) = (alt.chars().count(), q.joined.chars().count());
         let most = 1.0 - a.abs_diff(b) as f32 / a.max(b) as f32;
         if beats(most, best) {
-            let s = *parts
-                .spelling
-                .get_or_insert_with(|| normalized_levenshtein(alt, &q.joined) as f32);
+            // Exact from the threshold up: below it, no candidate counts it.
+            let s = *parts.spelling.get_or_insert_with(|| {
+                normalized_levenshtein_from(alt, &q.joined, f64::from(JOINED_THRESHOLD)) as f32
+            });
             if beats(s, best) {
                 best = Some((s, false));
             }
