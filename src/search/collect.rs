@@ -19,7 +19,11 @@
 //!    (Turtle and Flood, 1995). The lightest terms whose weights together cannot
 //!    beat the threshold are not walked, only seeked for the documents that the
 //!    heavier terms bring; when the threshold rises past another term, the walk
-//!    goes on without it.
+//!    goes on without it from the next window.
+//!
+//! Both phases walk their clauses a window of documents at a time (see
+//! [`Window`]): a term's postings a decoded block at a time, a group of
+//! spellings from the bitset it is held in anyway.
 //!
 //! No document that the exhaustive evaluation would put in the pool is skipped: a
 //! document is left out only when the weights it holds or could still hold, times
@@ -27,11 +31,8 @@
 //! another may be kept).
 
 use tantivy::postings::{BlockSegmentPostings, SegmentPostings};
-use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, EnableScoring, Occur, Query, Scorer, TermQuery,
-};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, Term, TERMINATED};
+use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, Term};
 
 use super::query::Clause;
 use super::{SearchError, TopCandidates};
@@ -50,30 +51,6 @@ pub(crate) struct Plan<'a> {
     rare: Vec<(&'a Term, Score)>,
     /// The common terms and the groups, heaviest first.
     common: Vec<&'a Clause>,
-}
-
-/// A union of terms, each scoring its weight.
-fn union<'t>(
-    searcher: &Searcher,
-    clauses: impl Iterator<Item = &'t Clause>,
-) -> Result<Box<dyn tantivy::query::Weight>, SearchError> {
-    let clauses: Vec<(Occur, Box<dyn Query>)> =
-        clauses.map(|c| (Occur::Should, scoring(c))).collect();
-    Ok(BooleanQuery::new(clauses).weight(EnableScoring::enabled_from_searcher(searcher))?)
-}
-
-/// A clause as a query scoring its weight.
-fn scoring(c: &Clause) -> Box<dyn Query> {
-    let term = |t: &Term| -> Box<dyn Query> {
-        Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic))
-    };
-    let matching: Box<dyn Query> = match c.terms.as_slice() {
-        [one] => term(one),
-        many => Box::new(BooleanQuery::new(
-            many.iter().map(|t| (Occur::Should, term(t))).collect(),
-        )),
-    };
-    Box::new(ConstScoreQuery::new(matching, c.weight))
 }
 
 impl<'a> Plan<'a> {
@@ -97,7 +74,6 @@ impl<'a> Plan<'a> {
     /// asked before the document's postings are sought.
     pub fn collect_segment(
         &self,
-        searcher: &Searcher,
         seg: &SegmentReader,
         seg_ord: u32,
         gate: &dyn Fn(DocId) -> Score,
@@ -113,6 +89,7 @@ impl<'a> Plan<'a> {
         for c in self.common.iter().filter(|c| c.is_group()) {
             groups.push(std::rc::Rc::new(holders(seg, c)?));
         }
+        // The common clauses, heaviest first, as cursors to seek in...
         let cursors = || -> Result<Vec<Cursor>, SearchError> {
             let mut next_group = groups.iter();
             self.common
@@ -135,8 +112,26 @@ impl<'a> Plan<'a> {
                 })
                 .collect()
         };
+        // ... or to walk, with their weights.
+        let walkers = || -> Result<Vec<(Walker, Score)>, SearchError> {
+            let mut next_group = groups.iter();
+            self.common
+                .iter()
+                .map(|c| {
+                    let walker = if c.is_group() {
+                        Walker::bits(std::rc::Rc::clone(
+                            next_group.next().expect("one per group"),
+                        ))
+                    } else {
+                        Walker::postings(seg, &c.terms[0])?
+                    };
+                    Ok((walker, c.weight))
+                })
+                .collect()
+        };
         // Documents phase 1 scored, which phase 2 must not score again.
         let mut seen = DocBits::new(max_doc);
+        let mut window = Window::new();
 
         // Phase 1: the rare terms' documents, each completed with the common
         // terms, heaviest first so that a document out of the running is known
@@ -147,14 +142,23 @@ impl<'a> Plan<'a> {
             for i in (0..heavy.len()).rev() {
                 rest[i] = rest[i + 1] + heavy[i].weight;
             }
-            for_each_in_union(seg, &self.rare, |d, rare_score| {
-                seen.insert(d);
-                let left = heavy.iter_mut().zip(rest[1..].iter().copied());
-                if let Some(score) = complete(d, rare_score, rest[0], heap.threshold(), bound, left)
-                {
-                    offer(heap, gate, score, DocAddress::new(seg_ord, d));
-                }
-            })?;
+            let mut walkers = Vec::with_capacity(self.rare.len());
+            for &(term, weight) in &self.rare {
+                walkers.push((Walker::postings(seg, term)?, weight));
+            }
+            let mut from = 0;
+            while let Some(end) = window.fill(&mut walkers, from) {
+                window.drain(|d, rare_score| {
+                    seen.insert(d);
+                    let left = heavy.iter_mut().zip(rest[1..].iter().copied());
+                    if let Some(score) =
+                        complete(d, rare_score, rest[0], heap.threshold(), bound, left)
+                    {
+                        offer(heap, gate, score, DocAddress::new(seg_ord, d));
+                    }
+                });
+                from = end;
+            }
         }
 
         // Phase 2: documents holding common terms only.
@@ -171,121 +175,210 @@ impl<'a> Plan<'a> {
             upto.push(sum);
         }
         // Terms [..lead) are too light together to make a document a candidate;
-        // the union of the others brings the documents to look at.
+        // the others (heaviest first, as `common`) bring the documents to look
+        // at, a window at a time. A document's sum is added in the clauses'
+        // order whichever of them are walked or sought, so a window walked
+        // before the threshold rose scores its documents as one walked after.
         let lead_for = |threshold: Score| upto.iter().take_while(|&&u| u < threshold).count();
         let mut lead = lead_for(heap.threshold());
+        let mut walkers = walkers()?;
         let mut from = 0;
         while lead < light.len() {
-            let essential = union(searcher, self.common[..light.len() - lead].iter().copied())?;
-            let mut walk = essential.scorer(seg, 1.0)?;
-            let mut d = if walk.doc() < from {
-                walk.seek(from)
-            } else {
-                walk.doc()
-            };
-            let mut replan = false;
-            while d != TERMINATED {
-                if !seen.contains(d) {
-                    // The light terms heaviest first, each with what the lighter
-                    // ones after it can add.
-                    let gain = if lead > 0 { upto[lead - 1] } else { 0.0 };
-                    let left = light[..lead]
-                        .iter_mut()
-                        .enumerate()
-                        .rev()
-                        .map(|(i, c)| (c, if i > 0 { upto[i - 1] } else { 0.0 }));
-                    let score = complete(d, walk.score(), gain, heap.threshold(), bound, left);
-                    if score.is_some_and(|s| offer(heap, gate, s, DocAddress::new(seg_ord, d))) {
-                        let now = lead_for(heap.threshold());
-                        if now > lead {
-                            lead = now;
-                            from = d + 1;
-                            replan = true;
-                            break;
-                        }
-                    }
-                }
-                d = walk.advance();
-            }
-            if !replan {
+            let essential = light.len() - lead;
+            let Some(end) = window.fill(&mut walkers[..essential], from) else {
                 break;
-            }
+            };
+            // The light terms heaviest first, each with what the lighter ones
+            // after it can add.
+            let gain = if lead > 0 { upto[lead - 1] } else { 0.0 };
+            let mut raised = lead;
+            window.drain(|d, walked| {
+                if seen.contains(d) {
+                    return;
+                }
+                let left = light[..lead]
+                    .iter_mut()
+                    .enumerate()
+                    .rev()
+                    .map(|(i, c)| (c, if i > 0 { upto[i - 1] } else { 0.0 }));
+                let score = complete(d, walked, gain, heap.threshold(), bound, left);
+                if score.is_some_and(|s| offer(heap, gate, s, DocAddress::new(seg_ord, d))) {
+                    raised = lead_for(heap.threshold());
+                }
+            });
+            // The next window leaves out the terms that became too light.
+            lead = raised;
+            from = end;
         }
         Ok(())
     }
 }
 
-/// Documents a union reads ahead at a time (tantivy's union reads as many).
+/// Documents a window holds (tantivy's union reads as many ahead).
 const WINDOW: usize = 4096;
 
-/// Calls `f` with each document of the segment that holds any of `terms`, in
-/// order, and the sum of the weights of the terms it holds.
+/// The documents of a stretch of a segment that some walked clause holds, each
+/// with the sum of those clauses' weights.
 ///
-/// Tantivy's union of the terms' scorers does the same through a virtual call
-/// or three per posting; phase 1 reads every posting of its terms, thousands a
-/// search. Here each term's postings are read a decoded block at a time into a
-/// window of documents (a bit and a score each), and the window's documents go
-/// to `f` in order. The weights are added in the terms' order, as tantivy's
-/// union added them: the same sums to the last bit.
-fn for_each_in_union(
-    seg: &SegmentReader,
-    terms: &[(&Term, Score)],
-    mut f: impl FnMut(DocId, Score),
-) -> Result<(), SearchError> {
-    struct Reader {
-        block: BlockSegmentPostings,
-        /// The next posting in the block.
-        at: usize,
-        weight: Score,
-    }
-    let mut readers = Vec::with_capacity(terms.len());
-    for &(term, weight) in terms {
-        let inverted = seg.inverted_index(term.field())?;
-        let Some(info) = inverted.get_term_info(term)? else {
-            continue;
-        };
-        let block = inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
-        if !block.docs().is_empty() {
-            readers.push(Reader {
-                block,
-                at: 0,
-                weight,
-            });
+/// Tantivy's union of scorers does the same through a virtual call or three per
+/// posting. Here each term's postings are read a decoded block at a time and each
+/// group's bitset a word at a time into the window (a bit and a score a
+/// document), and the window's documents go out in order. The weights are added
+/// in the clauses' order, as tantivy's union added them: the same sums to the
+/// last bit.
+struct Window {
+    /// The first document; a multiple of 64, so that a group's words fall on
+    /// the window's.
+    start: DocId,
+    scores: Box<[Score; WINDOW]>,
+    bits: [u64; WINDOW / 64],
+}
+
+impl Window {
+    fn new() -> Self {
+        Window {
+            start: 0,
+            scores: Box::new([0.0; WINDOW]),
+            bits: [0; WINDOW / 64],
         }
     }
-    let mut scores = [0.0 as Score; WINDOW];
-    let mut bits = [0u64; WINDOW / 64];
-    // Each window starts at the first document left, so that stretches of the
-    // segment that no term holds are skipped.
-    while let Some(start) = readers.iter().map(|r| r.block.docs()[r.at]).min() {
-        let end = start.saturating_add(WINDOW as DocId);
-        readers.retain_mut(|r| loop {
-            let docs = r.block.docs();
-            while r.at < docs.len() && docs[r.at] < end {
-                let i = (docs[r.at] - start) as usize;
-                bits[i >> 6] |= 1 << (i & 63);
-                scores[i] += r.weight;
-                r.at += 1;
-            }
-            if r.at < docs.len() {
-                return true;
-            }
-            r.block.advance();
-            r.at = 0;
-            if r.block.docs().is_empty() {
-                return false;
-            }
-        });
-        for (w, word) in bits.iter_mut().enumerate() {
+
+    /// Fills the window from the first document at or after `from` that a
+    /// walker holds: each walker's documents in the window, with its weight.
+    /// The window's end, or `None` when the walkers hold nothing more.
+    fn fill(&mut self, walkers: &mut [(Walker, Score)], from: DocId) -> Option<DocId> {
+        let first = walkers.iter_mut().filter_map(|(w, _)| w.next(from)).min()?;
+        // Stretches of the segment that no walker holds are skipped.
+        self.start = first & !63;
+        let end = self.start.saturating_add(WINDOW as DocId);
+        for (w, weight) in walkers.iter_mut() {
+            w.fill(self, end, *weight);
+        }
+        Some(end)
+    }
+
+    #[inline]
+    fn add(&mut self, d: DocId, weight: Score) {
+        let i = (d - self.start) as usize;
+        self.bits[i >> 6] |= 1 << (i & 63);
+        self.scores[i] += weight;
+    }
+
+    /// Hands out the window's documents in order, with their sums, and empties it.
+    fn drain(&mut self, mut f: impl FnMut(DocId, Score)) {
+        for (w, word) in self.bits.iter_mut().enumerate() {
             while *word != 0 {
                 let i = w * 64 + word.trailing_zeros() as usize;
                 *word &= *word - 1;
-                f(start + i as DocId, scores[i]);
-                scores[i] = 0.0;
+                f(self.start + i as DocId, self.scores[i]);
+                self.scores[i] = 0.0;
             }
         }
     }
-    Ok(())
+}
+
+/// A clause's documents, read forward a window at a time.
+enum Walker {
+    /// A term's postings, a decoded block at a time; `at` is the next posting
+    /// in the block.
+    Postings {
+        block: Box<BlockSegmentPostings>,
+        at: usize,
+    },
+    /// A group's bitset; `word` is the first word not yet read.
+    Bits {
+        bits: std::rc::Rc<DocBits>,
+        word: usize,
+    },
+    /// Nothing left.
+    Done,
+}
+
+impl Walker {
+    fn postings(seg: &SegmentReader, term: &Term) -> Result<Walker, SearchError> {
+        let inverted = seg.inverted_index(term.field())?;
+        let Some(info) = inverted.get_term_info(term)? else {
+            return Ok(Walker::Done);
+        };
+        let block = inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+        Ok(if block.docs().is_empty() {
+            Walker::Done
+        } else {
+            Walker::Postings {
+                block: Box::new(block),
+                at: 0,
+            }
+        })
+    }
+
+    fn bits(bits: std::rc::Rc<DocBits>) -> Walker {
+        Walker::Bits { bits, word: 0 }
+    }
+
+    /// The first document left at or after `from` (the documents before `from`
+    /// have all been read: windows go forward).
+    fn next(&mut self, from: DocId) -> Option<DocId> {
+        match self {
+            Walker::Postings { block, at } => Some(block.docs()[*at]),
+            Walker::Bits { bits, word } => {
+                let words = &bits.0;
+                *word = (*word).max((from >> 6) as usize);
+                while *word < words.len() {
+                    let mut w = words[*word];
+                    if *word == (from >> 6) as usize {
+                        w &= u64::MAX << (from & 63);
+                    }
+                    if w != 0 {
+                        return Some((*word * 64) as DocId + w.trailing_zeros());
+                    }
+                    *word += 1;
+                }
+                *self = Walker::Done;
+                None
+            }
+            Walker::Done => None,
+        }
+    }
+
+    /// Adds the documents before `end` to the window.
+    fn fill(&mut self, window: &mut Window, end: DocId, weight: Score) {
+        match self {
+            Walker::Postings { block, at } => loop {
+                let docs = block.docs();
+                while *at < docs.len() && docs[*at] < end {
+                    window.add(docs[*at], weight);
+                    *at += 1;
+                }
+                if *at < docs.len() {
+                    return;
+                }
+                block.advance();
+                *at = 0;
+                if block.docs().is_empty() {
+                    *self = Walker::Done;
+                    return;
+                }
+            },
+            Walker::Bits { bits, word } => {
+                // The window starts on a word; the words before `word` were read.
+                let first = (window.start >> 6) as usize;
+                let from = first.max(*word);
+                let to = (end as usize).div_ceil(64).min(bits.0.len());
+                for at in from..to {
+                    let mut w = bits.0[at];
+                    let base = (at - first) * 64;
+                    while w != 0 {
+                        let i = base + w.trailing_zeros() as usize;
+                        w &= w - 1;
+                        window.bits[i >> 6] |= 1 << (i & 63);
+                        window.scores[i] += weight;
+                    }
+                }
+                *word = from.max(to);
+            }
+            Walker::Done => {}
+        }
+    }
 }
 
 /// Document `d`'s whole score, from the `score` it has and the clauses `left`
@@ -449,11 +542,24 @@ mod tests {
     use tantivy::schema::{Schema, STRING};
     use tantivy::{doc, Index};
 
-    /// The union of phase 1 against the terms' documents one by one, over a
-    /// segment of several windows with stretches that no term holds: every
-    /// holder once, in order, with its terms' weights summed in their order.
+    /// Every document the walkers hold, in order, with the sum of their weights.
+    fn walk_all(mut walkers: Vec<(Walker, Score)>) -> Vec<(DocId, Score)> {
+        let mut window = Window::new();
+        let mut got = Vec::new();
+        let mut from = 0;
+        while let Some(end) = window.fill(&mut walkers, from) {
+            window.drain(|d, s| got.push((d, s)));
+            from = end;
+        }
+        got
+    }
+
+    /// The windowed walk against the terms' documents one by one, over a
+    /// segment of several windows with stretches that no term holds, with terms
+    /// read by block and groups read from their bitsets: every holder once, in
+    /// order, with its clauses' weights summed in their order (a group's once).
     #[test]
-    fn the_union_gives_each_holder_once_in_order_with_its_weights() {
+    fn the_walk_gives_each_holder_once_in_order_with_its_weights() {
         let mut schema = Schema::builder();
         let field = schema.add_text_field("t", STRING);
         let index = Index::create_in_ram(schema.build());
@@ -466,10 +572,16 @@ mod tests {
             for d in 0..docs {
                 let mut doc = tantivy::TantivyDocument::default();
                 let mut terms = Vec::new();
-                // Nothing in the second window: a stretch to skip.
+                // Nothing in the second window, and only term 0 in the fourth
+                // but for two documents holding term 5 halfway through:
+                // stretches to skip, for all walkers or for some.
                 let empty = (WINDOW..2 * WINDOW).contains(&d);
+                let sparse = (3 * WINDOW..4 * WINDOW).contains(&d);
                 for t in 0..6usize {
-                    if !empty && rng.random_bool(0.3 / (t + 1) as f64) {
+                    let lone = t == 5 && [3 * WINDOW + 1000, 3 * WINDOW + 2500].contains(&d);
+                    if lone
+                        || !empty && (!sparse || t == 0) && rng.random_bool(0.3 / (t + 1) as f64)
+                    {
                         terms.push(t);
                         doc.add_text(field, format!("w{t}"));
                     }
@@ -487,27 +599,49 @@ mod tests {
             .collect();
         // Term 6 is held by no document.
         let weights = [0.3, 1.7, 2.5, 0.1, 4.0, 0.9, 8.0];
-        for pick in [vec![0, 1, 2, 3, 4, 5, 6], vec![5, 2], vec![3], vec![6]] {
-            let terms: Vec<(&Term, Score)> =
-                pick.iter().map(|&t| (&words[t], weights[t])).collect();
-            let mut got = Vec::new();
-            for_each_in_union(seg, &terms, |d, s| got.push((d, s))).unwrap();
+        // Clauses as lists of terms: one term, or a group (held once).
+        let picks: [Vec<Vec<usize>>; 5] = [
+            (0..7).map(|t| vec![t]).collect(),
+            vec![vec![5], vec![2]],
+            vec![vec![3]],
+            vec![vec![6]],
+            vec![vec![4], vec![1, 3], vec![0], vec![2, 5, 6]],
+        ];
+        for pick in picks {
+            let weight = |c: &[usize]| weights[c[0]] + c.len() as Score;
+            let walkers: Vec<(Walker, Score)> = pick
+                .iter()
+                .map(|c| {
+                    let walker = if let [t] = c.as_slice() {
+                        Walker::postings(seg, &words[*t]).unwrap()
+                    } else {
+                        let clause = Clause {
+                            terms: c.iter().map(|&t| words[t].clone()).collect(),
+                            weight: 0.0,
+                            doc_freq: 0,
+                        };
+                        Walker::bits(std::rc::Rc::new(holders(seg, &clause).unwrap()))
+                    };
+                    (walker, weight(c))
+                })
+                .collect();
+            let got = walk_all(walkers);
             let expected: Vec<(DocId, Score)> = held
                 .iter()
                 .enumerate()
                 .filter_map(|(d, ts)| {
                     let mut sum = 0.0;
                     let mut any = false;
-                    for &t in &pick {
-                        if ts.contains(&t) {
-                            sum += weights[t];
+                    for c in &pick {
+                        if c.iter().any(|t| ts.contains(t)) {
+                            sum += weight(c);
                             any = true;
                         }
                     }
                     any.then_some((d as DocId, sum))
                 })
                 .collect();
-            assert_eq!(got, expected, "terms {pick:?}");
+            assert_eq!(got, expected, "clauses {pick:?}");
         }
     }
 
@@ -528,7 +662,8 @@ mod tests {
         let mut held: Vec<Vec<usize>> = Vec::new();
         {
             let mut w = index.writer(50_000_000).unwrap();
-            for _ in 0..3_000 {
+            // Several windows of the walk in the first segment.
+            for _ in 0..3 * WINDOW {
                 let mut d = tantivy::TantivyDocument::default();
                 d.add_u64(id, held.len() as u64);
                 let mut terms = Vec::new();
@@ -606,7 +741,7 @@ mod tests {
                     let ids = &ids[ord];
                     let gate = move |d: DocId| factor(ids.get_val(d) as usize);
                     // The tightest bound there is: the factor itself.
-                    plan.collect_segment(&searcher, seg, ord as u32, &gate, &gate, &mut heap)
+                    plan.collect_segment(seg, ord as u32, &gate, &gate, &mut heap)
                         .unwrap();
                 }
                 let mut got: Vec<(f32, usize)> = heap

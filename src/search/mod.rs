@@ -550,7 +550,7 @@ impl SearchIndex {
                     let bound = |doc: tantivy::DocId| -> Score {
                         years.as_ref().map_or(1.0, |b| b.get(doc))
                     };
-                    plan.collect_segment(searcher, seg, seg_ord, &gate, &bound, &mut heap)?;
+                    plan.collect_segment(seg, seg_ord, &gate, &bound, &mut heap)?;
                 }
                 Collector::Tantivy(weight) => {
                     weight.for_each(seg, &mut |doc, score| {
