@@ -254,10 +254,6 @@ impl KeyCache {
 pub struct SharedKeyCache {
     keyer: Arc<NameKeyer>,
     map: RwLock<FastMap<Box<str>, Arc<NameKeys>>>,
-    /// The variant keys of names run together ("abdirahmanali"), apart from the
-    /// tokens' keys: computing all of a token's keys for one of them would cost
-    /// more than it saves.
-    joined: RwLock<FastMap<Box<str>, Box<str>>>,
     capacity: usize,
 }
 
@@ -271,7 +267,6 @@ impl SharedKeyCache {
         SharedKeyCache {
             keyer,
             map: RwLock::new(FastMap::default()),
-            joined: RwLock::new(FastMap::default()),
             capacity,
         }
     }
@@ -296,28 +291,6 @@ impl SharedKeyCache {
         }
         map.insert(token.into(), Arc::clone(&computed));
         computed
-    }
-
-    /// Whether a name run together has variant key `key` under the rules (see
-    /// [`NameRules::variant_key`]). The ranker asks this of the same record
-    /// names in search after search (the namesakes of a common name).
-    pub fn joined_variant_key_is(&self, text: &str, key: &str) -> bool {
-        if let Some(k) = self
-            .joined
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(text)
-        {
-            return &**k == key;
-        }
-        let computed = self.keyer.rules().variant_key(text);
-        let same = computed == key;
-        let mut joined = self.joined.write().unwrap_or_else(|e| e.into_inner());
-        if joined.len() >= self.capacity {
-            joined.clear();
-        }
-        joined.insert(text.into(), computed.into());
-        same
     }
 }
 
@@ -396,35 +369,6 @@ mod tests {
         assert_eq!(*shared.get("abebe"), keys("abebe"));
         assert_eq!(*shared.get("yulia"), keys("yulia"));
         assert_eq!(*shared.get("abebe"), keys("abebe"));
-    }
-
-    /// The kept variant keys of names run together answer as the rules do,
-    /// asked the first time, again, with another key, and after the cache,
-    /// full, has started over.
-    #[test]
-    fn kept_joined_variant_keys_answer_as_the_rules() {
-        let rules = NameRules::builtin();
-        let shared = SharedKeyCache::with_capacity(2);
-        let names = [
-            "abdirahmanali",
-            "cabdiraxmaanali",
-            "yuliyakovalenko",
-            "mohamedali",
-        ];
-        let keys: Vec<String> = names.iter().map(|n| rules.variant_key(n)).collect();
-        assert_eq!(keys[0], keys[1], "one name by the rules");
-        for _round in 0..2 {
-            for (n, own) in names.iter().zip(&keys) {
-                for key in &keys {
-                    assert_eq!(
-                        shared.joined_variant_key_is(n, key),
-                        own == key,
-                        "{n} {key}"
-                    );
-                }
-                assert!(!shared.joined_variant_key_is(n, ""));
-            }
-        }
     }
 }
 

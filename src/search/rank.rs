@@ -15,7 +15,8 @@ use std::sync::Arc;
 use crate::compare::fast::{jaro_winkler, normalized_levenshtein_from, osa_within};
 
 use crate::names::{
-    normalize, skeleton_variants, NameKeys, NameRelation, SharedKeyCache, MIN_VARIANT_KEY,
+    normalize, skeleton_variants, NameKeys, NameRelation, NameRules, SharedKeyCache,
+    MIN_VARIANT_KEY,
 };
 use crate::places::{Gazetteer, PlaceLevel, PlaceMatch};
 use crate::record::{RecordKind, Sex, YearRange};
@@ -107,7 +108,7 @@ impl QueryName {
     }
 
     /// A person's name as typed: its loose parts, and its full parts besides when
-    /// the rules join more of them (see [`crate::names::NameRules::loose_parts`]).
+    /// the rules join more of them (see [`NameRules::loose_parts`]).
     pub fn of_name(text: &str, cache: &SharedKeyCache) -> Option<QueryName> {
         let rules = cache.keyer().rules();
         let loose = rules.loose_parts(text, false);
@@ -358,14 +359,14 @@ fn match_name(
     q: &QueryName,
     record: &[Candidate],
     joined_alternatives: impl Fn() -> Vec<String>,
-    keys: &SharedKeyCache,
+    rules: &NameRules,
     explain: bool,
 ) -> Option<GroupMatch> {
-    let loose = match_group(label, q, record, &joined_alternatives, keys, explain);
+    let loose = match_group(label, q, record, &joined_alternatives, rules, explain);
     let Some(full) = &q.full else {
         return loose;
     };
-    let full = match_group(label, full, record, &joined_alternatives, keys, explain);
+    let full = match_group(label, full, record, &joined_alternatives, rules, explain);
     match (loose, full) {
         (Some(a), Some(b)) => Some(if b.score > a.score { b } else { a }),
         (a, b) => a.or(b),
@@ -377,7 +378,7 @@ fn match_group(
     q: &QueryName,
     record: &[Candidate],
     joined_alternatives: impl Fn() -> Vec<String>,
-    keys: &SharedKeyCache,
+    rules: &NameRules,
     explain: bool,
 ) -> Option<GroupMatch> {
     let own_count = record.iter().filter(|c| c.own).count();
@@ -476,7 +477,7 @@ fn match_group(
         Vec::new()
     };
     for alt in alternatives.iter().filter(|a| !a.is_empty()) {
-        let Some((s, by_rules)) = joined_similarity(q, alt, keys, |s| counts(s, score)) else {
+        let Some((s, by_rules)) = joined_similarity(q, alt, rules, |s| counts(s, score)) else {
             continue;
         };
         let via = if by_rules { "variant" } else { "joined" };
@@ -516,7 +517,7 @@ struct JoinedParts {
 fn joined_similarity(
     q: &QueryName,
     alt: &str,
-    keys: &SharedKeyCache,
+    rules: &NameRules,
     counts: impl Fn(f32) -> bool,
 ) -> Option<(f32, bool)> {
     if alt == q.joined {
@@ -554,7 +555,7 @@ fn joined_similarity(
             && q.joined_key.len() >= MIN_VARIANT_KEY
             && *parts
                 .variant
-                .get_or_insert_with(|| keys.joined_variant_key_is(alt, &q.joined_key))
+                .get_or_insert_with(|| rules.variant_key(alt) == q.joined_key)
         {
             best = Some((RULE_VARIANT, true));
         }
@@ -611,6 +612,7 @@ pub(crate) fn score(
     g: &Gazetteer,
     explain: bool,
 ) -> (f32, Vec<String>) {
+    let rules = &**cache.keyer().rules();
     let mut t = Tally {
         total: 0.0,
         weights: 0.0,
@@ -635,7 +637,7 @@ pub(crate) fn score(
             alts.extend(own.iter().filter(|v| v.contains(' ')).map(|v| joined(&[v])));
             alts
         };
-        match match_name("name", q, &record, alts, cache, explain) {
+        match match_name("name", q, &record, alts, rules, explain) {
             Some(m) => t.add(W_NAME, m.score, || m.reasons),
             None => t.add(W_NAME, 0.3, || vec!["name: not recorded".into()]),
         }
@@ -654,7 +656,7 @@ pub(crate) fn score(
             collect_tokens(&mut record, &s.relative, 0.8, true, "relative", cache);
         }
         let alts = || values.iter().map(|v| joined(&[v])).collect();
-        match match_name(label, q, &record, alts, cache, explain) {
+        match match_name(label, q, &record, alts, rules, explain) {
             Some(m) => t.add(W_PARENT, m.score, || m.reasons),
             None => t.add(W_PARENT, 0.4, Vec::new),
         }
@@ -671,7 +673,7 @@ pub(crate) fn score(
                 .iter()
                 .any(|&id| p.place_countries.iter().any(|c| c == g.country_code(id)));
         let alts = || s.places.iter().map(|v| joined(&[v])).collect();
-        let text = match_group("place", q, &record, alts, cache, explain);
+        let text = match_group("place", q, &record, alts, rules, explain);
         let (mut best, mut why) = match text {
             Some(m) => (m.score, m.reasons),
             None => (0.4, Vec::new()),
