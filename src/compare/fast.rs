@@ -94,22 +94,10 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
     levenshtein_within(a, b, usize::MAX)
 }
 
-/// Levenshtein similarity in [0, 1], as `strsim::normalized_levenshtein`: one
-/// less the distance over the longer value's length in characters (1 for two
-/// empty values).
-pub fn normalized_levenshtein(a: &str, b: &str) -> f64 {
-    if !(a.is_ascii() && b.is_ascii()) {
-        return strsim::normalized_levenshtein(a, b);
-    }
-    let longest = a.len().max(b.len());
-    if longest == 0 {
-        return 1.0;
-    }
-    1.0 - levenshtein(a, b) as f64 / longest as f64
-}
-
-/// [`normalized_levenshtein`] where it is at least `floor`; below `floor`, some
-/// value below `floor`. Only the cells of the edit matrix that can stay within
+/// Levenshtein similarity in [0, 1], as `strsim::normalized_levenshtein` (one
+/// less the distance over the longer value's length in characters, 1 for two
+/// empty values), where it is at least `floor`; below `floor`, some value below
+/// `floor`. Only the cells of the edit matrix that can stay within
 /// the distance `floor` allows are computed: for names run together, a tenth of
 /// them.
 pub fn normalized_levenshtein_from(a: &str, b: &str, floor: f64) -> f64 {
@@ -295,7 +283,7 @@ mod tests {
                 }
             }
             assert_eq!(
-                normalized_levenshtein(&a, &b),
+                normalized_levenshtein_from(&a, &b, 0.0),
                 strsim::normalized_levenshtein(&a, &b),
                 "{a:?} {b:?}"
             );
@@ -330,11 +318,11 @@ mod tests {
         let long = "a".repeat(80);
         assert_eq!(levenshtein(&long, "a"), 79);
         assert_eq!(
-            normalized_levenshtein(&long, "b"),
+            normalized_levenshtein_from(&long, "b", 0.0),
             strsim::normalized_levenshtein(&long, "b")
         );
         assert_eq!(
-            normalized_levenshtein("zoë", "zoe"),
+            normalized_levenshtein_from("zoë", "zoe", 0.0),
             strsim::normalized_levenshtein("zoë", "zoe")
         );
         assert_eq!(

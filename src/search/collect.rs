@@ -84,46 +84,44 @@ impl<'a> Plan<'a> {
         if max_doc == 0 {
             return Ok(());
         }
-        // Each group's documents, read once for both phases.
-        let mut groups = Vec::new();
-        for c in self.common.iter().filter(|c| c.is_group()) {
-            groups.push(std::rc::Rc::new(holders(seg, c)?));
-        }
+        // Each group's documents, read once for both phases; `None` for a term.
+        let groups = self
+            .common
+            .iter()
+            .map(|c| -> Result<_, SearchError> {
+                Ok(match c.is_group() {
+                    true => Some(std::rc::Rc::new(holders(seg, c)?)),
+                    false => None,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let clauses = || self.common.iter().zip(&groups);
         // The common clauses, heaviest first, as cursors to seek in...
         let cursors = || -> Result<Vec<Cursor>, SearchError> {
-            let mut next_group = groups.iter();
-            self.common
-                .iter()
-                .map(|c| {
+            clauses()
+                .map(|(c, group)| {
+                    let docs = match group {
+                        Some(bits) => Docs::Bits(std::rc::Rc::clone(bits)),
+                        None => Docs::Postings(
+                            seg.inverted_index(c.terms[0].field())?
+                                .read_postings(&c.terms[0], IndexRecordOption::Basic)?
+                                .map(Box::new),
+                        ),
+                    };
                     Ok(Cursor {
+                        docs,
                         weight: c.weight,
-                        docs: if c.is_group() {
-                            Docs::Bits(std::rc::Rc::clone(
-                                next_group.next().expect("one per group"),
-                            ))
-                        } else {
-                            Docs::Postings(
-                                seg.inverted_index(c.terms[0].field())?
-                                    .read_postings(&c.terms[0], IndexRecordOption::Basic)?
-                                    .map(Box::new),
-                            )
-                        },
                     })
                 })
                 .collect()
         };
         // ... or to walk, with their weights.
         let walkers = || -> Result<Vec<(Walker, Score)>, SearchError> {
-            let mut next_group = groups.iter();
-            self.common
-                .iter()
-                .map(|c| {
-                    let walker = if c.is_group() {
-                        Walker::bits(std::rc::Rc::clone(
-                            next_group.next().expect("one per group"),
-                        ))
-                    } else {
-                        Walker::postings(seg, &c.terms[0])?
+            clauses()
+                .map(|(c, group)| {
+                    let walker = match group {
+                        Some(bits) => Walker::bits(std::rc::Rc::clone(bits)),
+                        None => Walker::postings(seg, &c.terms[0])?,
                     };
                     Ok((walker, c.weight))
                 })
@@ -366,12 +364,9 @@ impl Walker {
                 let to = (end as usize).div_ceil(64).min(bits.0.len());
                 for at in from..to {
                     let mut w = bits.0[at];
-                    let base = (at - first) * 64;
                     while w != 0 {
-                        let i = base + w.trailing_zeros() as usize;
+                        window.add((at * 64) as DocId + w.trailing_zeros(), weight);
                         w &= w - 1;
-                        window.bits[i >> 6] |= 1 << (i & 63);
-                        window.scores[i] += weight;
                     }
                 }
                 *word = from.max(to);
