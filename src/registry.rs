@@ -230,11 +230,11 @@ impl Registry {
         let mut last = from;
         let index = &self.index;
         self.store
-            .for_each_since(from, |seq, record| -> Result<(), RegistryError> {
+            .for_each_since(from, |seq, row, record| -> Result<(), RegistryError> {
                 writer
                     .as_mut()
                     .expect("present while iterating")
-                    .put(&record)?;
+                    .put_from(&record, Some(row))?;
                 indexed += 1;
                 last = seq;
                 if indexed % CATCH_UP_COMMIT_EVERY == 0 {

@@ -1084,3 +1084,34 @@ fn summaries_kept_in_memory_give_the_same_hits() {
         "the replaced record is found by its new name"
     );
 }
+
+/// A hit carries the store row its record was put from, for the store to read it
+/// again by (`Store::get_many_at`); a record put without one has none.
+#[test]
+fn hits_carry_the_store_row_they_were_put_from() {
+    use famlink::store::StoreRow;
+    let dir = tempfile::tempdir().unwrap();
+    let records = family();
+    let index = SearchIndex::open(dir.path()).unwrap();
+    let mut w = index.writer().unwrap();
+    for (i, r) in records.iter().enumerate() {
+        // Every other record without a row.
+        let row = (i % 2 == 0).then_some(StoreRow(1000 + i as i64));
+        w.put_from(r, row).unwrap();
+    }
+    w.commit(records.len() as u64).unwrap();
+    let hits = index.search(&by_name("Amina Yusuf")).unwrap();
+    assert!(hits.len() >= 2, "{hits:?}");
+    let mut with_row = 0;
+    for h in &hits {
+        let i = records.iter().position(|r| r.key() == h.key).unwrap();
+        let want = (i % 2 == 0).then_some(StoreRow(1000 + i as i64));
+        assert_eq!(h.row, want, "{}", h.key.record_id);
+        with_row += usize::from(want.is_some());
+    }
+    assert!(
+        with_row > 0 && with_row < hits.len(),
+        "{with_row} of {}",
+        hits.len()
+    );
+}

@@ -1,7 +1,7 @@
 //! Each document's facts (kind, consent, sex, birth years: see
 //! `schema::pack_facts`), copied out of the `facts` fast field into plain
 //! four-byte words, and its birth years besides in one byte; kept per segment
-//! (see `per_segment`).
+//! (see `per_segment`), with the column of the store's rows held open.
 //!
 //! The candidate collector reads a bound on a document's birth-year factor
 //! before its postings are sought, for every document that shares a name with
@@ -17,6 +17,7 @@ use tantivy::{DocId, SegmentReader};
 use super::query::year_factor;
 use super::schema::{unpack_facts, FACT_RESTRICTED};
 use super::SearchError;
+use crate::store::StoreRow;
 
 // `pack_facts` sets no bit above the consent bit: the facts fit in 32 bits.
 const _: () = assert!(FACT_RESTRICTED < 1 << 32);
@@ -24,6 +25,9 @@ const _: () = assert!(FACT_RESTRICTED < 1 << 32);
 /// One segment's facts, by document.
 pub(crate) struct SegmentFacts {
     facts: Vec<u32>,
+    /// The store's rows, by document (0: none), for the few hits a search
+    /// returns: kept open, since opening the column decodes its whole block index.
+    rows: tantivy::columnar::Column<i64>,
     /// Each document's birth years in a byte (see [`YearCode`]): a million
     /// documents' fit in a core's own cache, where the bound on the birth-year
     /// factor is read for every document that shares a name with the query.
@@ -43,6 +47,7 @@ impl SegmentFacts {
         Ok(SegmentFacts {
             years: births.iter().map(|&b| code.encode(b)).collect(),
             facts,
+            rows: seg.fast_fields().i64("store_row")?,
             code,
         })
     }
@@ -51,6 +56,11 @@ impl SegmentFacts {
     #[inline]
     pub fn get(&self, d: DocId) -> u64 {
         u64::from(self.facts[d as usize])
+    }
+
+    /// The store's row document `d` was put from, if known.
+    pub fn store_row(&self, d: DocId) -> Option<StoreRow> {
+        self.rows.first(d).filter(|&r| r != 0).map(StoreRow)
     }
 
     /// The bounds on the birth-year factor of the years `asked`, by document:
@@ -195,11 +205,13 @@ mod column_tests {
     use tantivy::schema::{NumericOptions, Schema};
     use tantivy::{doc, Index};
 
-    /// The copy holds what the column holds, every bit of every pack.
+    /// The copy holds what the column holds, every bit of every pack, and each
+    /// document's store row (0 for none).
     #[test]
     fn the_copy_is_the_column() {
         let mut schema = Schema::builder();
         let facts = schema.add_u64_field("facts", NumericOptions::default().set_fast());
+        let store_row = schema.add_i64_field("store_row", NumericOptions::default().set_fast());
         let index = Index::create_in_ram(schema.build());
         let packs: Vec<u64> = [
             (0, None, false, false),
@@ -210,9 +222,10 @@ mod column_tests {
         .into_iter()
         .map(|(sex, birth, inquiry, restricted)| pack_facts(sex, birth, inquiry, restricted))
         .collect();
+        let rows = [0i64, 7, 12, 3];
         let mut w = index.writer(15_000_000).unwrap();
-        for &v in &packs {
-            w.add_document(doc!(facts => v)).unwrap();
+        for (&v, &row) in packs.iter().zip(&rows) {
+            w.add_document(doc!(facts => v, store_row => row)).unwrap();
         }
         w.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
@@ -228,6 +241,8 @@ mod column_tests {
             assert_eq!(copy.get(d), v);
             assert_eq!(unpack_facts(copy.get(d)), unpack_facts(v));
             assert_eq!(copy.get(d) & FACT_INQUIRY, v & FACT_INQUIRY);
+            let row = rows[packs.iter().position(|&p| p == v).unwrap()];
+            assert_eq!(copy.store_row(d), (row != 0).then_some(StoreRow(row)));
         }
         // The year bounds: the exact factor where the years fit a byte, never below it.
         for asked in [(2012, 2012), (2000, 2003), (1800, 1801), (2030, 2040)] {

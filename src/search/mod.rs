@@ -56,6 +56,7 @@ use crate::names::{name_parts, KeyCache, NameKeyer, SharedKeyCache};
 use crate::places::PlaceLevel;
 use crate::record::{AgeEstimate, PartialDate, Record, RecordKey, RecordKind, Sex, YearRange};
 use crate::rulebook::Rulebook;
+use crate::store::StoreRow;
 
 use rank::{countries_named, Prepared, QueryName};
 use schema::Fields;
@@ -153,6 +154,10 @@ impl Default for SearchQuery {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SearchHit {
     pub key: RecordKey,
+    /// The store's row the record was indexed from, when known (see
+    /// [`IndexWriterSession::put_from`]). Not shown: the store's business.
+    #[serde(skip)]
+    pub row: Option<StoreRow>,
     /// How well the record answers the query, in [0, 1].
     pub score: f32,
     /// Short explanations, e.g. "name: mukhammed ~ mohammed (phonetic)".
@@ -183,7 +188,7 @@ const KEY_CACHE_CAPACITY: usize = 200_000;
 /// Changes with anything that changes what is indexed; an index of another format
 /// is rebuilt. The rules' fingerprint is recorded next to it: an index built under
 /// other matching rules is rebuilt too.
-const FORMAT: &str = "famlink-search/9";
+const FORMAT: &str = "famlink-search/10";
 
 fn payload(rules: u64, through: u64) -> String {
     format!("{FORMAT} rules={rules:016x} through={through}")
@@ -408,7 +413,7 @@ impl SearchIndex {
         let candidates = self.candidates(&searcher, &live, &query, &p, pool)?;
 
         let copies = self.summary_copies(&searcher, &live)?;
-        let mut ranked: Vec<(f32, Summary)> = Vec::with_capacity(candidates.len());
+        let mut ranked: Vec<(f32, Summary, DocAddress)> = Vec::with_capacity(candidates.len());
         for addr in candidates {
             let s = match &copies {
                 Some(copies) => Summary::decode(copies[addr.segment_ord as usize].get(addr.doc_id)),
@@ -423,24 +428,32 @@ impl SearchIndex {
             }
             let (score, _) = rank::score(&p, &s, &self.keys, &self.rules.places, false);
             if score >= MIN_SCORE {
-                ranked.push((score, s));
+                ranked.push((score, s, addr));
             }
         }
-        ranked.sort_by(|(sa, a), (sb, b)| {
+        ranked.sort_by(|(sa, a, _), (sb, b, _)| {
             sb.total_cmp(sa).then_with(|| {
                 (a.kind, &a.agency, &a.record_id).cmp(&(b.kind, &b.agency, &b.record_id))
             })
         });
         ranked.truncate(limit);
         // Reasons only for the hits returned.
-        Ok(ranked
+        ranked
             .into_iter()
-            .map(|(score, s)| SearchHit {
-                key: s.key(),
-                score,
-                reasons: rank::score(&p, &s, &self.keys, &self.rules.places, true).1,
+            .map(|(score, s, addr)| {
+                let seg = searcher.segment_reader(addr.segment_ord);
+                let row = self
+                    .facts
+                    .get(seg, &live, facts::SegmentFacts::of)?
+                    .store_row(addr.doc_id);
+                Ok(SearchHit {
+                    key: s.key(),
+                    row,
+                    score,
+                    reasons: rank::score(&p, &s, &self.keys, &self.rules.places, true).1,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Records in the index as of the last commit.
@@ -731,14 +744,21 @@ impl IndexWriterSession {
     /// kilobyte until the commit, which a bulk load of a million new records cannot
     /// afford.
     pub fn put(&mut self, record: &Record) -> Result<(), SearchError> {
+        self.put_from(record, None)
+    }
+
+    /// [`put`](Self::put) for a record read from the store at `row`: its hits
+    /// carry the row, for the store to read them again by it.
+    pub fn put_from(&mut self, record: &Record, row: Option<StoreRow>) -> Result<(), SearchError> {
         let summary = Summary::from_record(record, &self.rules, &mut self.places);
-        let doc = document::build(
+        let mut doc = document::build(
             &self.fields,
             &summary,
             &mut self.keys,
             &self.rules.names,
             &self.rules.places,
         );
+        doc.add_i64(self.fields.store_row, row.map_or(0, |r| r.0));
         let key = document::key_text(summary.kind, &summary.agency, &summary.record_id);
         let term = Term::from_field_text(self.fields.key, &key);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();

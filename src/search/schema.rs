@@ -55,6 +55,9 @@ pub(crate) struct Fields {
     /// matcher's candidate stage maps hits to its records, and tells their kind,
     /// without reading a stored document.
     pub key_hash: Field,
+    /// The store's row the record was read from (`store::StoreRow`), fast: the
+    /// hits shown are read from the store again by it; 0 when not known.
+    pub store_row: Field,
     /// The birth years a record allows as terms ("2014"), and with the sex
     /// ("m2014"), frequencies kept: the candidate query's term for age, which a
     /// range query would not let tantivy prune.
@@ -127,6 +130,7 @@ pub(crate) fn build() -> (Schema, Fields) {
     let birth_max = b.add_i64_field("birth_max", year);
     let summary = b.add_bytes_field("summary", BytesOptions::default().set_stored());
     let key_hash = b.add_u64_field("key_hash", NumericOptions::default().set_fast());
+    let store_row = b.add_i64_field("store_row", NumericOptions::default().set_fast());
     let born = b.add_text_field(
         "born",
         TextOptions::default().set_indexing_options(
@@ -153,6 +157,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         birth_max,
         summary,
         key_hash,
+        store_row,
         born,
     };
     (b.build(), fields)

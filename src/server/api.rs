@@ -589,8 +589,8 @@ async fn search(
         st.with_reader(|store| {
             let mut out = Vec::new();
             let mut keys = Vec::new();
-            let hit_keys: Vec<_> = hits.iter().map(|h| h.key.clone()).collect();
-            let records = store.get_many(&hit_keys)?;
+            let hit_keys: Vec<_> = hits.iter().map(|h| (h.key.clone(), h.row)).collect();
+            let records = store.get_many_at(&hit_keys)?;
             for (hit, rec) in hits.into_iter().zip(records) {
                 // The index may lag a moment behind the store; the store decides.
                 let Some(rec) = rec.filter(|s| access::may_read(&account, &s.record)) else {

@@ -47,6 +47,11 @@ pub struct StoredRecord {
     pub updated_at: String,
 }
 
+/// Where the store keeps a record: its row's id (SQLite's rowid), a hint for
+/// reading it again (see [`Store::get_many_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreRow(pub i64);
+
 /// An earlier version of a record.
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryEntry {
@@ -220,11 +225,25 @@ impl Store {
     /// transaction, which also reads the B-trees' upper pages once for all of
     /// them (a commit by another connection, such as the audit log's, empties
     /// this connection's page cache at the next transaction).
-    pub fn get_many(&self, keys: &[RecordKey]) -> Result<Vec<Option<StoredRecord>>, StoreError> {
+    ///
+    /// A key may come with the row its record was read from when indexed (see
+    /// [`Store::for_each_since`]): that row is read by its id, one B-tree instead
+    /// of the key index's and then the table's, and only if it still holds that
+    /// key; otherwise, and without a row, the key is looked up.
+    pub fn get_many_at(
+        &self,
+        keys: &[(RecordKey, Option<StoreRow>)],
+    ) -> Result<Vec<Option<StoredRecord>>, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         let records = keys
             .iter()
-            .map(|key| get_in(&tx, key))
+            .map(|(key, row)| match row {
+                Some(row) => match get_row_in(&tx, key, *row)? {
+                    Some(found) => Ok(Some(found)),
+                    None => get_in(&tx, key),
+                },
+                None => get_in(&tx, key),
+            })
             .collect::<Result<_, _>>()?;
         tx.commit()?;
         Ok(records)
@@ -269,16 +288,17 @@ impl Store {
     }
 
     /// Calls `f` with every current record whose `seq` is above `after`, in `seq`
-    /// order. This is how the search index catches up with the store.
+    /// order, with its row (see [`Store::get_many_at`]). This is how the search
+    /// index catches up with the store.
     pub fn for_each_since<E: From<StoreError>>(
         &self,
         after: u64,
-        mut f: impl FnMut(u64, Record) -> Result<(), E>,
+        mut f: impl FnMut(u64, StoreRow, Record) -> Result<(), E>,
     ) -> Result<(), E> {
         let sql = StoreError::from;
         let mut stmt = self
             .conn
-            .prepare("SELECT seq, kind, agency, record_id, data FROM records WHERE seq > ?1 ORDER BY seq")
+            .prepare("SELECT seq, kind, agency, record_id, data, id FROM records WHERE seq > ?1 ORDER BY seq")
             .map_err(sql)?;
         let mut rows = stmt.query(params![after as i64]).map_err(sql)?;
         while let Some(row) = rows.next().map_err(sql)? {
@@ -293,7 +313,8 @@ impl Store {
                     ),
                     source,
                 })?;
-            f(seq, record)?;
+            let row = StoreRow(row.get::<_, i64>(5).map_err(sql)?);
+            f(seq, row, record)?;
         }
         Ok(())
     }
@@ -469,31 +490,66 @@ pub(crate) fn get_in(
     conn: &Connection,
     key: &RecordKey,
 ) -> Result<Option<StoredRecord>, StoreError> {
-    let row = conn
-        .prepare_cached(
-            "SELECT data, version, seq, created_at, updated_at FROM records
-             WHERE kind = ?1 AND agency = ?2 AND record_id = ?3",
-        )?
-        .query_row(params![key.kind.as_str(), key.agency, key.record_id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
+    read_record(
+        conn,
+        key,
+        "SELECT data, version, seq, created_at, updated_at FROM records
+         WHERE kind = ?1 AND agency = ?2 AND record_id = ?3",
+        None,
+    )
+}
+
+/// The record with this key at this row, if the row holds it.
+fn get_row_in(
+    conn: &Connection,
+    key: &RecordKey,
+    row: StoreRow,
+) -> Result<Option<StoredRecord>, StoreError> {
+    // SQLite looks the row up by its id (the key's columns are only compared).
+    read_record(
+        conn,
+        key,
+        "SELECT data, version, seq, created_at, updated_at FROM records
+         WHERE kind = ?1 AND agency = ?2 AND record_id = ?3 AND id = ?4",
+        Some(row),
+    )
+}
+
+/// The one record `sql` selects (data, version, seq, created_at, updated_at) with
+/// the key's kind, agency and record id as ?1..?3 and the row, if any, as ?4.
+fn read_record(
+    conn: &Connection,
+    key: &RecordKey,
+    sql: &str,
+    row: Option<StoreRow>,
+) -> Result<Option<StoredRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let kind = key.kind.as_str();
+    let read = |r: &rusqlite::Row<'_>| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    };
+    let found = match row {
+        Some(StoreRow(id)) => stmt.query_row(params![kind, key.agency, key.record_id, id], read),
+        None => stmt.query_row(params![kind, key.agency, key.record_id], read),
+    }
+    .optional()?;
+    found
+        .map(|(data, version, seq, created_at, updated_at)| {
+            Ok(StoredRecord {
+                record: decode(key, &data)?,
+                version,
+                seq: seq as u64,
+                created_at,
+                updated_at,
+            })
         })
-        .optional()?;
-    row.map(|(data, version, seq, created_at, updated_at)| {
-        Ok(StoredRecord {
-            record: decode(key, &data)?,
-            version,
-            seq: seq as u64,
-            created_at,
-            updated_at,
-        })
-    })
-    .transpose()
+        .transpose()
 }
 
 /// An open write transaction.
@@ -613,12 +669,72 @@ mod tests {
 
         let mut seen = vec![];
         store
-            .for_each_since(2, |seq, r| {
+            .for_each_since(2, |seq, _, r| {
                 seen.push((seq, r.record_id));
                 Ok::<(), StoreError>(())
             })
             .unwrap();
         assert_eq!(seen, vec![(3, "1".to_string())]);
+    }
+
+    /// Records read again by the rows `for_each_since` gave: each its own,
+    /// after an update too (the row stays); a row that holds another record, or
+    /// none, falls back to the key; a key not stored is absent either way.
+    #[test]
+    fn records_are_read_again_by_their_rows_and_by_key_when_the_row_is_not_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let mut b = store.batch(None).unwrap();
+        for (id, name) in [("1", "Amina"), ("2", "Hodan"), ("3", "Yulia")] {
+            b.upsert(&child(id, name)).unwrap();
+        }
+        b.commit().unwrap();
+        let mut rows = Vec::new();
+        store
+            .for_each_since(0, |_, row, r| {
+                rows.push((r.key(), row));
+                Ok::<(), StoreError>(())
+            })
+            .unwrap();
+        assert_eq!(rows.len(), 3);
+        let mut b = store.batch(None).unwrap();
+        b.upsert(&child("2", "Xodan")).unwrap();
+        b.commit().unwrap();
+
+        // A row holds its own record only.
+        for (i, (key, row)) in rows.iter().enumerate() {
+            assert!(get_row_in(&store.conn, key, *row).unwrap().is_some());
+            assert!(get_row_in(&store.conn, key, rows[(i + 1) % 3].1)
+                .unwrap()
+                .is_none());
+        }
+        let given = |r: &Option<StoredRecord>| r.as_ref().and_then(|s| s.record.given_name.clone());
+        let by_row: Vec<_> = rows
+            .iter()
+            .map(|(k, row)| (k.clone(), Some(*row)))
+            .collect();
+        let got = store.get_many_at(&by_row).unwrap();
+        let names: Vec<_> = got.iter().map(given).collect();
+        assert_eq!(
+            names,
+            ["Amina", "Xodan", "Yulia"].map(|n| Some(n.to_string()))
+        );
+
+        // Each key with another record's row, with no row, and a key not stored
+        // with a stored record's row.
+        let other = |i: usize| Some(rows[(i + 1) % 3].1);
+        let mut asked: Vec<_> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.clone(), other(i)))
+            .collect();
+        asked.push((rows[0].0.clone(), None));
+        asked.push((RecordKey::new(RecordKind::Child, "a", "9"), Some(rows[0].1)));
+        let got = store.get_many_at(&asked).unwrap();
+        let names: Vec<_> = got.iter().map(given).collect();
+        let want = ["Amina", "Xodan", "Yulia", "Amina"].map(|n| Some(n.to_string()));
+        assert_eq!(names[..4], want);
+        assert_eq!(names[4], None);
     }
 
     #[test]

@@ -534,11 +534,10 @@ pub(super) async fn search(
             let raw = st.index.search(&query)?;
             st.with_reader(|store| {
                 let mut out = Vec::new();
-                for h in raw {
-                    let Some(rec) = store
-                        .get(&h.key)?
-                        .filter(|s| access::may_read(&account, &s.record))
-                    else {
+                let keys: Vec<_> = raw.iter().map(|h| (h.key.clone(), h.row)).collect();
+                let records = store.get_many_at(&keys)?;
+                for (h, rec) in raw.into_iter().zip(records) {
+                    let Some(rec) = rec.filter(|s| access::may_read(&account, &s.record)) else {
                         continue;
                     };
                     out.push(Hit {
