@@ -237,12 +237,12 @@ impl Store {
         let tx = self.conn.unchecked_transaction()?;
         let records = keys
             .iter()
-            .map(|(key, row)| match row {
-                Some(row) => match get_row_in(&tx, key, *row)? {
-                    Some(found) => Ok(Some(found)),
-                    None => get_in(&tx, key),
-                },
-                None => get_in(&tx, key),
+            .map(|(key, row)| {
+                let at_row = match row {
+                    Some(row) => get_row_in(&tx, key, *row)?,
+                    None => None,
+                };
+                at_row.map_or_else(|| get_in(&tx, key), |found| Ok(Some(found)))
             })
             .collect::<Result<_, _>>()?;
         tx.commit()?;
@@ -490,13 +490,7 @@ pub(crate) fn get_in(
     conn: &Connection,
     key: &RecordKey,
 ) -> Result<Option<StoredRecord>, StoreError> {
-    read_record(
-        conn,
-        key,
-        "SELECT data, version, seq, created_at, updated_at FROM records
-         WHERE kind = ?1 AND agency = ?2 AND record_id = ?3",
-        None,
-    )
+    read_record(conn, key, None)
 }
 
 /// The record with this key at this row, if the row holds it.
@@ -505,26 +499,15 @@ fn get_row_in(
     key: &RecordKey,
     row: StoreRow,
 ) -> Result<Option<StoredRecord>, StoreError> {
-    // SQLite looks the row up by its id (the key's columns are only compared).
-    read_record(
-        conn,
-        key,
-        "SELECT data, version, seq, created_at, updated_at FROM records
-         WHERE kind = ?1 AND agency = ?2 AND record_id = ?3 AND id = ?4",
-        Some(row),
-    )
+    read_record(conn, key, Some(row))
 }
 
-/// The one record `sql` selects (data, version, seq, created_at, updated_at) with
-/// the key's kind, agency and record id as ?1..?3 and the row, if any, as ?4.
+/// The record with this key, looked up by the key, or at `row` only.
 fn read_record(
     conn: &Connection,
     key: &RecordKey,
-    sql: &str,
     row: Option<StoreRow>,
 ) -> Result<Option<StoredRecord>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let kind = key.kind.as_str();
     let read = |r: &rusqlite::Row<'_>| {
         Ok((
             r.get::<_, String>(0)?,
@@ -534,9 +517,21 @@ fn read_record(
             r.get::<_, String>(4)?,
         ))
     };
+    let (kind, agency, id) = (key.kind.as_str(), &key.agency, &key.record_id);
     let found = match row {
-        Some(StoreRow(id)) => stmt.query_row(params![kind, key.agency, key.record_id, id], read),
-        None => stmt.query_row(params![kind, key.agency, key.record_id], read),
+        // SQLite looks the row up by its id; the key's columns are only compared.
+        Some(StoreRow(row)) => conn
+            .prepare_cached(
+                "SELECT data, version, seq, created_at, updated_at FROM records
+                 WHERE id = ?1 AND kind = ?2 AND agency = ?3 AND record_id = ?4",
+            )?
+            .query_row(params![row, kind, agency, id], read),
+        None => conn
+            .prepare_cached(
+                "SELECT data, version, seq, created_at, updated_at FROM records
+                 WHERE kind = ?1 AND agency = ?2 AND record_id = ?3",
+            )?
+            .query_row(params![kind, agency, id], read),
     }
     .optional()?;
     found
