@@ -23,23 +23,30 @@
 //!
 //! Both phases walk their clauses a window of documents at a time (see
 //! [`Window`]): a term's postings a decoded block at a time, a group of
-//! spellings from the bitset it is held in anyway.
+//! spellings from the bitset it is held in anyway. A term common in a segment is
+//! read from its bitset kept by `common_bits` (when the budget allows), and
+//! sought there with one load instead of a block decoded.
 //!
 //! No document that the exhaustive evaluation would put in the pool is skipped: a
 //! document is left out only when the weights it holds or could still hold, times
 //! at most 1, fall short of the threshold (of documents tied at the threshold,
 //! another may be kept).
 
-use tantivy::postings::{BlockSegmentPostings, SegmentPostings};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use tantivy::postings::{BlockSegmentPostings, SegmentPostings, TermInfo};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, Term};
 
+use super::common_bits::SegmentBits;
 use super::query::Clause;
 use super::{SearchError, TopCandidates};
 
 /// A term counts as rare when at most one document in this many holds it (or at
-/// most [`RARE_FLOOR`] documents do): phase 1 reads its postings whole. A knob
-/// for speed only; the pool does not depend on it.
+/// most [`RARE_FLOOR`] documents do): phase 1 reads its postings whole. Others
+/// are common, and in a segment where they are common too their bitsets are
+/// kept. A knob for speed only; the pool does not depend on it.
 const RARE_SHARE: u64 = 200;
 const RARE_FLOOR: u64 = 2_000;
 
@@ -51,6 +58,8 @@ pub(crate) struct Plan<'a> {
     rare: Vec<(&'a Term, Score)>,
     /// The common terms and the groups, heaviest first.
     common: Vec<&'a Clause>,
+    /// Documents holding a term, at most, for it to count as rare.
+    rare_limit: u64,
 }
 
 impl<'a> Plan<'a> {
@@ -65,13 +74,19 @@ impl<'a> Plan<'a> {
             .partition(|c| !c.is_group() && c.doc_freq <= rare_limit);
         common.sort_by(|a, b| b.weight.total_cmp(&a.weight));
         let rare = rare.into_iter().map(|c| (&c.terms[0], c.weight)).collect();
-        Plan { rare, common }
+        Plan {
+            rare,
+            common,
+            rare_limit,
+        }
     }
 
     /// Adds the best documents of one segment to `heap`. `gate` gives a
     /// document's factor in [0, 1] (0: never a candidate, e.g. deleted or
     /// hidden from the viewer); `bound`, cheaper, a number never below it,
-    /// asked before the document's postings are sought.
+    /// asked before the document's postings are sought. `kept` holds the
+    /// segment's bitsets of common terms, and takes new ones while its budget
+    /// lasts.
     pub fn collect_segment(
         &self,
         seg: &SegmentReader,
@@ -79,34 +94,41 @@ impl<'a> Plan<'a> {
         gate: &dyn Fn(DocId) -> Score,
         bound: &dyn Fn(DocId) -> Score,
         heap: &mut TopCandidates,
+        kept: &SegmentBits,
     ) -> Result<(), SearchError> {
         let max_doc = seg.max_doc();
         if max_doc == 0 {
             return Ok(());
         }
-        // Each group's documents, read once for both phases; `None` for a term.
-        let groups = self
+        // Where each common clause's documents are read from, found once for
+        // both phases: a group's bitset is made here.
+        let sources = self
             .common
             .iter()
             .map(|c| -> Result<_, SearchError> {
                 Ok(match c.is_group() {
-                    true => Some(std::rc::Rc::new(holders(seg, c)?)),
-                    false => None,
+                    true => Source::Bits(Bits::Search(Rc::new(holders(
+                        seg,
+                        c,
+                        kept,
+                        self.rare_limit,
+                    )?))),
+                    false => source(seg, &c.terms[0], kept, self.rare_limit)?,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let clauses = || self.common.iter().zip(&groups);
+        let clauses = || self.common.iter().zip(&sources);
         // The common clauses, heaviest first, as cursors to seek in...
         let cursors = || -> Result<Vec<Cursor>, SearchError> {
             clauses()
-                .map(|(c, group)| {
-                    let docs = match group {
-                        Some(bits) => Docs::Bits(std::rc::Rc::clone(bits)),
-                        None => Docs::Postings(
+                .map(|(c, source)| {
+                    let docs = match source {
+                        Source::Bits(bits) => Docs::Bits(bits.clone()),
+                        Source::Postings(None) => Docs::Postings(None),
+                        Source::Postings(Some(info)) => Docs::Postings(Some(Box::new(
                             seg.inverted_index(c.terms[0].field())?
-                                .read_postings(&c.terms[0], IndexRecordOption::Basic)?
-                                .map(Box::new),
-                        ),
+                                .read_postings_from_terminfo(info, IndexRecordOption::Basic)?,
+                        ))),
                     };
                     Ok(Cursor {
                         docs,
@@ -118,10 +140,11 @@ impl<'a> Plan<'a> {
         // ... or to walk, with their weights.
         let walkers = || -> Result<Vec<(Walker, Score)>, SearchError> {
             clauses()
-                .map(|(c, group)| {
-                    let walker = match group {
-                        Some(bits) => Walker::bits(std::rc::Rc::clone(bits)),
-                        None => Walker::postings(seg, &c.terms[0])?,
+                .map(|(c, source)| {
+                    let walker = match source {
+                        Source::Bits(bits) => Walker::bits(bits.clone()),
+                        Source::Postings(None) => Walker::Done,
+                        Source::Postings(Some(info)) => Walker::from_info(seg, &c.terms[0], info)?,
                     };
                     Ok((walker, c.weight))
                 })
@@ -283,22 +306,25 @@ enum Walker {
         block: Box<BlockSegmentPostings>,
         at: usize,
     },
-    /// A group's bitset; `word` is the first word not yet read.
-    Bits {
-        bits: std::rc::Rc<DocBits>,
-        word: usize,
-    },
+    /// A group's or a kept term's bitset; `word` is the first word not yet read.
+    Bits { bits: Bits, word: usize },
     /// Nothing left.
     Done,
 }
 
 impl Walker {
     fn postings(seg: &SegmentReader, term: &Term) -> Result<Walker, SearchError> {
-        let inverted = seg.inverted_index(term.field())?;
-        let Some(info) = inverted.get_term_info(term)? else {
-            return Ok(Walker::Done);
-        };
-        let block = inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+        match seg.inverted_index(term.field())?.get_term_info(term)? {
+            Some(info) => Walker::from_info(seg, term, &info),
+            None => Ok(Walker::Done),
+        }
+    }
+
+    /// The postings of `term`, whose entry in the segment's dictionary is `info`.
+    fn from_info(seg: &SegmentReader, term: &Term, info: &TermInfo) -> Result<Walker, SearchError> {
+        let block = seg
+            .inverted_index(term.field())?
+            .read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
         Ok(if block.docs().is_empty() {
             Walker::Done
         } else {
@@ -309,7 +335,7 @@ impl Walker {
         })
     }
 
-    fn bits(bits: std::rc::Rc<DocBits>) -> Walker {
+    fn bits(bits: Bits) -> Walker {
         Walker::Bits { bits, word: 0 }
     }
 
@@ -319,7 +345,7 @@ impl Walker {
         match self {
             Walker::Postings { block, at } => Some(block.docs()[*at]),
             Walker::Bits { bits, word } => {
-                let words = &bits.0;
+                let words = bits.words();
                 *word = (*word).max((from >> 6) as usize);
                 while *word < words.len() {
                     let mut w = words[*word];
@@ -361,9 +387,10 @@ impl Walker {
                 // The window starts on a word; the words before `word` were read.
                 let first = (window.start >> 6) as usize;
                 let from = first.max(*word);
-                let to = (end as usize).div_ceil(64).min(bits.0.len());
-                for at in from..to {
-                    let mut w = bits.0[at];
+                let words = bits.words();
+                let to = (end as usize).div_ceil(64).min(words.len());
+                for (at, &w) in words.iter().enumerate().take(to).skip(from) {
+                    let mut w = w;
                     while w != 0 {
                         window.add((at * 64) as DocId + w.trailing_zeros(), weight);
                         w &= w - 1;
@@ -424,24 +451,126 @@ fn offer(
     heap.push(score * factor, addr)
 }
 
-/// The documents of a segment that hold any of a clause's terms.
-fn holders(seg: &SegmentReader, c: &Clause) -> Result<DocBits, SearchError> {
+/// Where a common clause's documents are read from in a segment.
+enum Source {
+    /// A bitset: a group's, or a common term's kept one.
+    Bits(Bits),
+    /// A term's postings, by its entry in the dictionary (`None`: the segment
+    /// has no such term).
+    Postings(Option<TermInfo>),
+}
+
+/// A clause's documents as a bitset: a group's, made for one search, or a common
+/// term's, kept with its segment.
+#[derive(Clone)]
+enum Bits {
+    Search(Rc<DocBits>),
+    Kept(Arc<[u64]>),
+}
+
+impl Bits {
+    #[inline]
+    fn words(&self) -> &[u64] {
+        match self {
+            Bits::Search(bits) => &bits.0,
+            Bits::Kept(words) => words,
+        }
+    }
+
+    #[inline]
+    fn contains(&self, d: DocId) -> bool {
+        self.words()[(d >> 6) as usize] & (1 << (d & 63)) != 0
+    }
+}
+
+/// Where term `t`'s documents are read from: its kept bitset if it has one or
+/// is common enough in the segment to be given one, else its postings.
+fn source(
+    seg: &SegmentReader,
+    t: &Term,
+    kept: &SegmentBits,
+    rare_limit: u64,
+) -> Result<Source, SearchError> {
+    if let Some(bits) = kept.get(t) {
+        return Ok(Source::Bits(Bits::Kept(bits)));
+    }
+    let Some(info) = seg.inverted_index(t.field())?.get_term_info(t)? else {
+        return Ok(Source::Postings(None));
+    };
+    Ok(match keep(seg, t, &info, kept, rare_limit)? {
+        Some(bits) => Source::Bits(Bits::Kept(bits)),
+        None => Source::Postings(Some(info)),
+    })
+}
+
+/// Makes and keeps term `t`'s bitset if the term is common in the segment (more
+/// than `rare_limit` documents hold it) and the budget has room.
+fn keep(
+    seg: &SegmentReader,
+    t: &Term,
+    info: &TermInfo,
+    kept: &SegmentBits,
+    rare_limit: u64,
+) -> Result<Option<Arc<[u64]>>, SearchError> {
+    if u64::from(info.doc_freq) <= rare_limit {
+        return Ok(None);
+    }
+    let words = (seg.max_doc() as usize).div_ceil(64);
+    kept.keep(t, words, |words| {
+        each_posting(seg, t, info, |d| words[(d >> 6) as usize] |= 1 << (d & 63))
+    })
+}
+
+/// Calls `f` with each document of term `t`'s postings, in order.
+fn each_posting(
+    seg: &SegmentReader,
+    t: &Term,
+    info: &TermInfo,
+    mut f: impl FnMut(DocId),
+) -> Result<(), SearchError> {
+    let mut block = seg
+        .inverted_index(t.field())?
+        .read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
+    loop {
+        let docs = block.docs();
+        if docs.is_empty() {
+            return Ok(());
+        }
+        docs.iter().copied().for_each(&mut f);
+        block.advance();
+    }
+}
+
+/// The documents of a segment that hold any of a clause's terms: a member
+/// common in the segment from its kept bitset (made now if need be), word by
+/// word; the others from their postings.
+fn holders(
+    seg: &SegmentReader,
+    c: &Clause,
+    kept: &SegmentBits,
+    rare_limit: u64,
+) -> Result<DocBits, SearchError> {
     let mut bits = DocBits::new(seg.max_doc());
     for t in &c.terms {
-        let inv = seg.inverted_index(t.field())?;
-        let Some(info) = inv.get_term_info(t)? else {
-            continue;
+        let member = match kept.get(t) {
+            Some(words) => Some(words),
+            None => {
+                let Some(info) = seg.inverted_index(t.field())?.get_term_info(t)? else {
+                    continue;
+                };
+                match keep(seg, t, &info, kept, rare_limit)? {
+                    Some(words) => Some(words),
+                    None => {
+                        each_posting(seg, t, &info, |d| bits.insert(d))?;
+                        None
+                    }
+                }
+            }
         };
-        let mut block = inv.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
-        loop {
-            let docs = block.docs();
-            if docs.is_empty() {
-                break;
+        if let Some(words) = member {
+            for (w, m) in bits.0.iter_mut().zip(words.iter()) {
+                *w |= m;
             }
-            for &d in docs {
-                bits.insert(d);
-            }
-            block.advance();
         }
     }
     Ok(bits)
@@ -456,8 +585,8 @@ struct Cursor {
 enum Docs {
     /// A term's postings, sought forward only.
     Postings(Option<Box<SegmentPostings>>),
-    /// A group's documents.
-    Bits(std::rc::Rc<DocBits>),
+    /// A group's or a kept term's documents.
+    Bits(Bits),
 }
 
 impl Cursor {
@@ -532,6 +661,7 @@ impl Drop for DocBits {
 
 #[cfg(test)]
 mod tests {
+    use super::super::common_bits::CommonBits;
     use super::*;
     use rand::{Rng, SeedableRng};
     use tantivy::schema::{Schema, STRING};
@@ -602,20 +732,33 @@ mod tests {
             vec![vec![6]],
             vec![vec![4], vec![1, 3], vec![0], vec![2, 5, 6]],
         ];
-        for pick in picks {
+        // Terms read from their postings, or from kept bitsets (groups' members
+        // too); nothing is kept for the first: a budget of nothing.
+        let live = [seg.segment_id()];
+        let budgets = [CommonBits::with_budget(0), CommonBits::with_budget(1 << 30)];
+        for (pick, common) in picks
+            .iter()
+            .flat_map(|p| budgets.iter().map(move |b| (p, b)))
+        {
+            let kept = common.segment(seg, &live).unwrap();
             let weight = |c: &[usize]| weights[c[0]] + c.len() as Score;
             let walkers: Vec<(Walker, Score)> = pick
                 .iter()
                 .map(|c| {
                     let walker = if let [t] = c.as_slice() {
-                        Walker::postings(seg, &words[*t]).unwrap()
+                        match source(seg, &words[*t], &kept, 0).unwrap() {
+                            Source::Bits(bits) => Walker::bits(bits),
+                            Source::Postings(_) => Walker::postings(seg, &words[*t]).unwrap(),
+                        }
                     } else {
                         let clause = Clause {
                             terms: c.iter().map(|&t| words[t].clone()).collect(),
                             weight: 0.0,
                             doc_freq: 0,
                         };
-                        Walker::bits(std::rc::Rc::new(holders(seg, &clause).unwrap()))
+                        Walker::bits(Bits::Search(Rc::new(
+                            holders(seg, &clause, &kept, 0).unwrap(),
+                        )))
                     };
                     (walker, weight(c))
                 })
@@ -627,7 +770,7 @@ mod tests {
                 .filter_map(|(d, ts)| {
                     let mut sum = 0.0;
                     let mut any = false;
-                    for c in &pick {
+                    for c in pick {
                         if c.iter().any(|t| ts.contains(t)) {
                             sum += weight(c);
                             any = true;
@@ -643,7 +786,8 @@ mod tests {
     /// Against the exhaustive evaluation: random documents over a skewed
     /// vocabulary (a few terms in most documents, many in few), random weights,
     /// groups of spellings and factors, every split of rare and common terms,
-    /// several pool sizes.
+    /// several pool sizes, common terms read from their postings (no budget for
+    /// bitsets) and from kept bitsets (made by one search, read by the next).
     /// The pools must agree but for ties at the threshold.
     #[test]
     fn the_pool_is_the_exhaustive_pool() {
@@ -686,6 +830,12 @@ mod tests {
         let searcher = index.reader().unwrap().searcher();
         assert!(searcher.segment_readers().len() >= 2);
         let factor = |global: usize| ((global * 7919) % 10) as f32 / 9.0;
+        let live: Vec<_> = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.segment_id())
+            .collect();
+        let budgets = [CommonBits::with_budget(0), CommonBits::with_budget(1 << 30)];
 
         for round in 0..12 {
             let mut terms: Vec<Clause> = Vec::new();
@@ -724,7 +874,10 @@ mod tests {
                     .sum()
             };
             let pool = [1, 5, 30, 200][round % 4];
-            for rare_limit in [0, 20, 150, 400, u64::MAX] {
+            let runs = [0, 20, 150, 400, u64::MAX]
+                .into_iter()
+                .flat_map(|limit| budgets.iter().map(move |b| (limit, b)));
+            for (rare_limit, common) in runs {
                 let plan = Plan::with_rare_limit(&terms, rare_limit);
                 let mut heap = TopCandidates::new(pool);
                 let ids: Vec<_> = searcher
@@ -735,8 +888,9 @@ mod tests {
                 for (ord, seg) in searcher.segment_readers().iter().enumerate() {
                     let ids = &ids[ord];
                     let gate = move |d: DocId| factor(ids.get_val(d) as usize);
+                    let kept = common.segment(seg, &live).unwrap();
                     // The tightest bound there is: the factor itself.
-                    plan.collect_segment(seg, ord as u32, &gate, &gate, &mut heap)
+                    plan.collect_segment(seg, ord as u32, &gate, &gate, &mut heap, &kept)
                         .unwrap();
                 }
                 let mut got: Vec<(f32, usize)> = heap
