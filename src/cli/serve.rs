@@ -29,9 +29,10 @@ pub struct ServeArgs {
     /// Largest request body, in bytes (larger ones get 413).
     #[arg(long, default_value_t = 64 << 20)]
     max_body: usize,
-    /// Searches run at once (0: one per core, plus one); the others wait in line.
+    /// Threads that run searches (0: one per core); the searches wait for them in
+    /// line.
     #[arg(long, default_value_t = 0)]
-    search_slots: usize,
+    search_threads: usize,
     /// Review settings: proposals per record, and the search matcher's bands (default:
     /// the committed matching-rules/review.toml).
     #[arg(long)]
@@ -113,7 +114,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let mut config = Config::new(&data);
     config.max_body = args.max_body;
-    config.search_slots = args.search_slots;
+    config.search_threads = args.search_threads;
     if let Some(path) = &args.rules {
         config.rules = ReviewRules::load(path).map_err(anyhow::Error::msg)?;
     }

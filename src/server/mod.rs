@@ -17,6 +17,7 @@ pub(crate) mod audit;
 pub(crate) mod error;
 mod metrics;
 pub mod openapi;
+mod search_pool;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -50,8 +51,9 @@ pub struct Config {
     pub rules: ReviewRules,
     /// The engine's rule file (comparisons, bands, candidates).
     pub tracing: TracingRules,
-    /// Searches run at once (0: one per core, plus one); the others wait in line.
-    pub search_slots: usize,
+    /// Threads that run searches (0: one per core); the searches wait for them
+    /// in line.
+    pub search_threads: usize,
 }
 
 impl Config {
@@ -61,7 +63,7 @@ impl Config {
             max_body: 64 << 20,
             rules: ReviewRules::parse(crate::review::DEFAULT_RULES).expect("committed rules parse"),
             tracing: TracingRules::default_rules(),
-            search_slots: 0,
+            search_threads: 0,
         }
     }
 }
@@ -80,10 +82,10 @@ pub(crate) struct Inner {
     wake: Mutex<mpsc::Sender<()>>,
     stop: Arc<AtomicBool>,
     pub(crate) audit: Arc<audit::AuditWriter>,
-    /// Searches running at once: about one per core, the rest wait in line (FIFO),
-    /// so that fifty concurrent searches do not time-slice each other into a long
-    /// tail.
-    pub(crate) search_slots: tokio::sync::Semaphore,
+    /// The threads that run searches, about one per core, the searches waiting
+    /// in line (FIFO), so that fifty concurrent searches do not time-slice each
+    /// other into a long tail.
+    pub(crate) searches: search_pool::SearchPool,
 }
 
 pub(crate) type AppState = Arc<Inner>;
@@ -167,13 +169,8 @@ impl Service {
             wake: Mutex::new(tx),
             stop: Arc::new(AtomicBool::new(false)),
             audit: Arc::new(audit::AuditWriter::open(&config.data.join(DATABASE_FILE))?),
-            // One search per core, and one more: a slot given back is taken up by
-            // a search waiting in line only after a wake-up and a hand-off to a
-            // blocking thread, and without the extra slot the core idles through
-            // that gap (measured: 1.67 of 2 cores busy under load with 2 slots,
-            // 1.87 with 3, and 19 % more searches per second).
-            search_slots: tokio::sync::Semaphore::new(match config.search_slots {
-                0 => std::thread::available_parallelism().map_or(2, |n| n.get()) + 1,
+            searches: search_pool::SearchPool::new(match config.search_threads {
+                0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
                 n => n,
             }),
         });
