@@ -552,25 +552,14 @@ fn holders(
 ) -> Result<DocBits, SearchError> {
     let mut bits = DocBits::new(seg.max_doc());
     for t in &c.terms {
-        let member = match kept.get(t) {
-            Some(words) => Some(words),
-            None => {
-                let Some(info) = seg.inverted_index(t.field())?.get_term_info(t)? else {
-                    continue;
-                };
-                match keep(seg, t, &info, kept, rare_limit)? {
-                    Some(words) => Some(words),
-                    None => {
-                        each_posting(seg, t, &info, |d| bits.insert(d))?;
-                        None
-                    }
+        match source(seg, t, kept, rare_limit)? {
+            Source::Bits(member) => {
+                for (w, m) in bits.0.iter_mut().zip(member.words()) {
+                    *w |= m;
                 }
             }
-        };
-        if let Some(words) = member {
-            for (w, m) in bits.0.iter_mut().zip(words.iter()) {
-                *w |= m;
-            }
+            Source::Postings(Some(info)) => each_posting(seg, t, &info, |d| bits.insert(d))?,
+            Source::Postings(None) => {}
         }
     }
     Ok(bits)

@@ -578,35 +578,21 @@ async fn search(
     query.viewer_agency = Some(caller.account.agency.clone());
     // The CPU-bound part runs on the search threads; the audit commit (I/O)
     // does not.
-    let account = caller.account.clone();
     let kind = query.kind;
-    let st = Arc::clone(&state);
-    let (out, keys) = state
-        .searches
-        .run(move || {
-            let hits = st.index.search(&query)?;
-            st.with_reader(|store| {
-                let mut out = Vec::new();
-                let mut keys = Vec::new();
-                let hit_keys: Vec<_> = hits.iter().map(|h| (h.key.clone(), h.row)).collect();
-                let records = store.get_many_at(&hit_keys)?;
-                for (hit, rec) in hits.into_iter().zip(records) {
-                    // The index may lag a moment behind the store; the store decides.
-                    let Some(rec) = rec.filter(|s| access::may_read(&account, &s.record)) else {
-                        continue;
-                    };
-                    keys.push(format!("{}/{}", hit.key.agency, hit.key.record_id));
-                    out.push(HitOut {
-                        record: access::redact(&account, &rec.record),
-                        key: hit.key,
-                        score: hit.score,
-                        reasons: hit.reasons,
-                    });
-                }
-                Ok((out, keys))
-            })
+    let found = state.search_records(query, caller.account.clone()).await?;
+    let keys: Vec<String> = found
+        .iter()
+        .map(|(hit, _)| format!("{}/{}", hit.key.agency, hit.key.record_id))
+        .collect();
+    let out: Vec<HitOut> = found
+        .into_iter()
+        .map(|(hit, record)| HitOut {
+            record,
+            key: hit.key,
+            score: hit.score,
+            reasons: hit.reasons,
         })
-        .await?;
+        .collect();
     let asked: Vec<&str> = ["name", "father", "mother", "place", "born", "age", "sex"]
         .into_iter()
         .filter(|k| q.contains_key(*k))

@@ -35,11 +35,13 @@ use axum::Router;
 pub use error::ApiError;
 pub use openapi::{RouteDoc, ROUTES};
 
+use crate::access::{self, Account};
 use crate::batch;
 use crate::matching::{Engine, ModelStart, TracingRules};
+use crate::record::Record;
 use crate::registry::{Registry, RegistryError, DATABASE_FILE};
 use crate::review::{Matching, ReviewRules};
-use crate::search::SearchIndex;
+use crate::search::{SearchHit, SearchIndex, SearchQuery};
 use crate::store::Store;
 
 /// How the service runs.
@@ -107,6 +109,33 @@ impl Inner {
             pool.push(store);
         }
         out
+    }
+
+    /// An officer's search, as the API and the pages show it: run on the search
+    /// threads, each hit's record read from the store by the row the hit carries
+    /// (the index may lag a moment behind the store; the store decides), kept
+    /// only if `account` may read it, and redacted as it may see it.
+    pub(crate) fn search_records(
+        self: &Arc<Self>,
+        query: SearchQuery,
+        account: Account,
+    ) -> impl Future<Output = Result<Vec<(SearchHit, Record)>, ApiError>> {
+        let st = Arc::clone(self);
+        self.searches.run(move || {
+            let hits = st.index.search(&query)?;
+            st.with_reader(|store| {
+                let at: Vec<_> = hits.iter().map(|h| (h.key.clone(), h.row)).collect();
+                let records = store.get_many_at(&at)?;
+                Ok(hits
+                    .into_iter()
+                    .zip(records)
+                    .filter_map(|(hit, found)| {
+                        let found = found.filter(|s| access::may_read(&account, &s.record))?;
+                        Some((hit, access::redact(&account, &found.record)))
+                    })
+                    .collect())
+            })
+        })
     }
 
     pub(crate) fn wake_worker(&self) {

@@ -523,34 +523,19 @@ pub(super) async fn search(
     let mut hits: Option<Vec<Hit>> = None;
     if let Some(mut query) = query {
         query.viewer_agency = Some(sess.account.agency.clone());
-        let account = sess.account.clone();
         let kind = query.kind;
-        let st = Arc::clone(&state);
-        let found = state
-            .searches
-            .run(move || {
-                let raw = st.index.search(&query)?;
-                st.with_reader(|store| {
-                    let mut out = Vec::new();
-                    let keys: Vec<_> = raw.iter().map(|h| (h.key.clone(), h.row)).collect();
-                    let records = store.get_many_at(&keys)?;
-                    for (h, rec) in raw.into_iter().zip(records) {
-                        let Some(rec) = rec.filter(|s| access::may_read(&account, &s.record))
-                        else {
-                            continue;
-                        };
-                        out.push(Hit {
-                            key: h.key,
-                            score: h.score,
-                            reasons: h.reasons,
-                            record: access::redact(&account, &rec.record),
-                        });
-                    }
-                    Ok(out)
-                })
-            })
+        let found: Vec<Hit> = state
+            .search_records(query, sess.account.clone())
             .await
-            .map_err(ctx.api())?;
+            .map_err(ctx.api())?
+            .into_iter()
+            .map(|(h, record)| Hit {
+                key: h.key,
+                score: h.score,
+                reasons: h.reasons,
+                record,
+            })
+            .collect();
         let asked: Vec<&str> = ["name", "father", "mother", "place", "born", "age", "sex"]
             .into_iter()
             .filter(|k| q.get(*k).is_some_and(|v| !v.trim().is_empty()))
